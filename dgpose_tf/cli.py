@@ -70,6 +70,53 @@ def _skeletons(args):
 _skeletons.configure = _skeletons_args
 
 
+def _bench_args(p):
+    p.add_argument("what", choices=("synth",), help="what to measure")
+    p.add_argument("--size", type=int, default=64, choices=(64, 128, 256))
+    p.add_argument("--n", type=int, default=4000, help="samples timed after the warm-up")
+    p.add_argument("--warmup", type=int, default=5000)
+
+
+@command("bench", "print throughput figures (synth: synthetic-people images/s)")
+def _bench(args):
+    from .bench import bench_synth
+    bench_synth(size=args.size, n=args.n, warmup=args.warmup)
+    return 0
+
+
+_bench.configure = _bench_args
+
+
+def _data_args(p):
+    sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    synth = sub.add_parser("synth", help="render N synthetic people into TFRecord shards")
+    synth.add_argument("--n", type=int, required=True)
+    synth.add_argument("--out", required=True, help="output directory")
+    synth.add_argument("--size", type=int, default=64, choices=(64, 128, 256))
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--shard-size", type=int, default=2000)
+    show = sub.add_parser("show", help="contact sheet of a shard directory with skeletons, "
+                                       "occluded joints and masks")
+    show.add_argument("dir", help="directory written by 'dgpose data synth'")
+    show.add_argument("--out", default="data_sheet.png")
+    show.add_argument("--n", type=int, default=16)
+
+
+@command("data", "write synthetic shards (synth) or look at a data set (show)")
+def _data(args):
+    from .data import shards
+
+    if args.data_command == "synth":
+        shards.write_synthetic(args.out, args.n, size=args.size, seed=args.seed,
+                               shard_size=args.shard_size)
+    else:
+        shards.contact_sheet(args.dir, args.out, n=args.n)
+    return 0
+
+
+_data.configure = _data_args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dgpose", description="dgpose_tf: deep generative models for human-body analysis")

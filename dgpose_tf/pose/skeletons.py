@@ -282,9 +282,19 @@ MPI_INF_3DHP17 = Skeleton(
                 "12,24,25,26,19,20,21,5,4,7, 1-based).",
 )
 
+SYNTHETIC33 = Skeleton(
+    name="synthetic33",
+    joints=MPI_INF_3DHP28.joints + ("nose", "left_eye", "right_eye", "left_ear", "right_ear"),
+    limbs=MPI_INF_3DHP28.limbs + _limbs("head-nose", "nose-left_eye", "nose-right_eye",
+                                        "left_eye-left_ear", "right_eye-right_ear"),
+    description="The synthetic people and motion of dgpose_tf.data: the 28 MPI-INF-3DHP joints "
+                "(same order) followed by the COCO face points, so every other set is a subset "
+                "or a named conversion.",
+)
+
 SKELETONS: dict[str, Skeleton] = {s.name: s for s in (
     SEMI_DGPOSE14, LSP14, MPII16, COCO17, OPENPOSE18, ALPHAPOSE12, H36M17, MPI_INF_3DHP28,
-    MPI_INF_3DHP17)}
+    MPI_INF_3DHP17, SYNTHETIC33)}
 
 
 def list_skeletons() -> list[str]:

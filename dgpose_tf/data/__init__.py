@@ -1,0 +1,18 @@
+"""Data: synthetic people and motion, loaders of the official dataset formats, tf.data pipelines.
+
+Submodules load on first use (``dgpose_tf.data.synthetic``, ``.motion``, ``.pipeline``, one module
+per dataset format).
+"""
+
+import importlib
+
+_SUBMODULES = ("body", "synthetic", "motion", "bvh", "records", "lsp", "mpii", "coco",
+               "deepfashion", "h36m", "mpi_inf_3dhp", "chictopia", "pipeline")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'dgpose_tf.data' has no attribute {name!r}")
