@@ -1,0 +1,173 @@
+"""``tf.data`` input pipelines for the models.
+
+Every pipeline yields batches as dicts:
+
+* ``image`` ``(B, S, S, 3)`` float32, normalised by ``normalise``: ``"tanh"`` maps [0, 255] to
+  [−1, 1] (the decoders' tanh range); ``"standard"`` gives each image zero mean and unit variance
+  (``tf.image.per_image_standardization``);
+* ``joints`` ``(B, 14, 2)`` Semi-DGPose joints in pixels of the crop, ``visible`` ``(B, 14)``;
+* ``pose_vector`` / ``pose_mask`` ``(B, 48)`` and, if ``heatmaps``, ``heatmaps``
+  ``(B, 64, 64, 24)`` (:mod:`dgpose_tf.pose.heatmaps`, on a 64×64 grid whatever the image size,
+  as the Mapper outputs);
+* ``has_label`` ``(B,)`` float32 1/0: the semi-supervised split. Sample ``i`` is labelled iff
+  ``⌊(i+1)·f⌋ > ⌊i·f⌋`` for the fraction f (a Beatty sequence): deterministic, spread evenly,
+  and any ``n`` consecutive samples hold ``fraction · n`` labels to within one;
+* ``index`` ``(B,)`` int64 sample indices.
+
+Synthetic batches are rendered in parallel ``map`` calls (``tf.numpy_function``) and prefetched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..pose import conversion, pose_vector, semi_dgpose_heatmaps
+
+__all__ = ["labelled_mask", "crop_person", "semi_dgpose_targets", "synthetic_dataset",
+           "shard_dataset"]
+
+_TO14 = conversion("synthetic33", "semi_dgpose14")
+
+
+def labelled_mask(indices, fraction):
+    """1.0 for the samples of ``indices`` that carry a label at this ``fraction``."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"labelled fraction must be in [0, 1], got {fraction}")
+    i = np.asarray(indices, np.float64)
+    return (np.floor((i + 1) * fraction) > np.floor(i * fraction)).astype(np.float32)
+
+
+def crop_person(image, joints, visible, size, margin=1.25):
+    """Person-centred square crop resized to ``size``: ``(image, joints)``.
+
+    The square is centred on the box of the visible joints, with side ``margin`` × its longer
+    side; pixels outside the image are black. Joints are mapped into the crop (pixel centres at
+    integers throughout).
+    """
+    import cv2
+
+    image = np.asarray(image)
+    joints = np.asarray(joints, np.float64)
+    vis = np.asarray(visible, bool) & np.isfinite(joints).all(-1)
+    if not vis.any():
+        raise ValueError("crop_person needs at least one visible joint")
+    lo, hi = joints[vis].min(0), joints[vis].max(0)
+    side = max(margin * float((hi - lo).max()), 8.0)
+    centre = 0.5 * (lo + hi)
+    s = size / side
+    # x_crop = s (x - centre) + (size - 1) / 2
+    A = np.array([[s, 0, (size - 1) / 2 - s * centre[0]], [0, s, (size - 1) / 2 - s * centre[1]]])
+    crop = cv2.warpAffine(image, A, (size, size), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return crop, (joints @ A[:, :2].T + A[:, 2]).astype(np.float32)
+
+
+def semi_dgpose_targets(joints14, visible14, size, heatmaps=True):
+    """Pose vector, its mask and (optionally) the 24 heatmaps on the 64×64 grid."""
+    vec, mask = pose_vector(joints14, visible14, size)
+    out = {"pose_vector": vec, "pose_mask": mask.astype(np.float32)}
+    if heatmaps:
+        out["heatmaps"] = semi_dgpose_heatmaps(np.asarray(joints14) * (64.0 / size), visible14, 64)
+    return out
+
+
+def _normalise(image, normalise):
+    import tensorflow as tf
+
+    x = tf.cast(image, tf.float32)
+    if normalise == "tanh":
+        return x / 127.5 - 1.0
+    if normalise == "standard":
+        return tf.image.per_image_standardization(x)
+    raise ValueError(f"normalise must be 'tanh' or 'standard', got {normalise!r}")
+
+
+def synthetic_dataset(n=None, batch_size=64, size=64, seed=0, start=0, fraction=1.0,
+                      normalise="tanh", heatmaps=True, extras=False):
+    """Batches of freshly rendered synthetic people (``n`` samples, or endless if None).
+
+    ``extras`` adds the masks, 3-D joints, limb depth labels and ids of the renderer.
+    """
+    import tensorflow as tf
+
+    from .synthetic import SyntheticPeople
+
+    labelled_mask(0, fraction)  # validates
+    _normalise(tf.zeros((1, 1, 3), tf.uint8), normalise)
+    people = SyntheticPeople(size=size, seed=seed)
+    n_batches = None if n is None else -(-n // batch_size)
+
+    def render(b):
+        first = start + int(b) * batch_size
+        count = batch_size if n is None else min(batch_size, start + n - first)
+        batch = people.batch(first, count)
+        j14, v14 = _TO14(batch["joints2d"], batch["visible"])
+        idx = np.arange(first, first + count)
+        out = {"image": batch["image"], "joints": j14.astype(np.float32), "visible": v14,
+               **semi_dgpose_targets(j14, v14, size, heatmaps),
+               "has_label": labelled_mask(idx, fraction), "index": idx.astype(np.int64)}
+        if extras:
+            out.update({k: batch[k] for k in ("mask", "joints3d", "limb_depth", "appearance_id",
+                                              "scene_id")})
+        return tuple(out[k] for k in keys)
+
+    keys = ["image", "joints", "visible", "pose_vector", "pose_mask"] + \
+        (["heatmaps"] if heatmaps else []) + ["has_label", "index"] + \
+        (["mask", "joints3d", "limb_depth", "appearance_id", "scene_id"] if extras else [])
+    dtypes = {"image": tf.uint8, "visible": tf.bool, "index": tf.int64, "mask": tf.uint8,
+              "limb_depth": tf.int8, "appearance_id": tf.int64, "scene_id": tf.int64}
+    shapes = {"image": (size, size, 3), "joints": (14, 2), "visible": (14,), "pose_vector": (48,),
+              "pose_mask": (48,), "heatmaps": (64, 64, 24), "has_label": (), "index": (),
+              "mask": (size, size), "joints3d": (33, 3), "limb_depth": (8,),
+              "appearance_id": (), "scene_id": ()}
+
+    def to_dict(b):
+        values = tf.numpy_function(render, [b], [dtypes.get(k, tf.float32) for k in keys])
+        out = {}
+        for k, v in zip(keys, values):
+            v = tf.ensure_shape(v, (None, *shapes[k]))
+            out[k] = _normalise(v, normalise) if k == "image" else v
+        return out
+
+    ds = tf.data.Dataset.range(n_batches) if n_batches is not None else tf.data.Dataset.range(
+        np.iinfo(np.int64).max)
+    return ds.map(to_dict, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
+        tf.data.AUTOTUNE)
+
+
+def shard_dataset(directory, batch_size=64, fraction=1.0, normalise="tanh", heatmaps=True,
+                  shuffle=None, seed=0):
+    """Batches from shards written by ``dgpose data synth`` (same dict as above)."""
+    import tensorflow as tf
+
+    from .shards import read_meta, read_shards
+
+    size = read_meta(directory)["size"]
+    labelled_mask(0, fraction)
+    ds = read_shards(directory).enumerate()
+    if shuffle:
+        ds = ds.shuffle(shuffle, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def targets(idx, joints33, vis33):
+        j14, v14 = _TO14(joints33, vis33)
+        t = semi_dgpose_targets(j14, v14, size, heatmaps)
+        out = [j14.astype(np.float32), v14, t["pose_vector"], t["pose_mask"]]
+        if heatmaps:
+            out.append(t["heatmaps"])
+        return out + [labelled_mask(idx, fraction)]
+
+    def to_dict(idx, rec):
+        kinds = [tf.float32, tf.bool, tf.float32, tf.float32] + \
+            ([tf.float32] if heatmaps else []) + [tf.float32]
+        vals = tf.numpy_function(targets, [idx, rec["joints2d"], rec["visible"]], kinds)
+        names = ["joints", "visible", "pose_vector", "pose_mask"] + \
+            (["heatmaps"] if heatmaps else []) + ["has_label"]
+        dims = {"joints": (14, 2), "visible": (14,), "pose_vector": (48,), "pose_mask": (48,),
+                "heatmaps": (64, 64, 24), "has_label": ()}
+        out = {k: tf.ensure_shape(v, (None, *dims[k])) for k, v in zip(names, vals)}
+        out["image"] = _normalise(rec["image"], normalise)
+        out["index"] = idx
+        return out
+
+    return ds.map(to_dict, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
