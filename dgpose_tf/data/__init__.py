@@ -1,13 +1,13 @@
 """Data: synthetic people and motion, loaders of the official dataset formats, tf.data pipelines.
 
-Submodules load on first use (``dgpose_tf.data.synthetic``, ``.motion``, ``.pipeline``, one module
-per dataset format).
+Submodules load on first use: ``body`` and ``synthetic`` (synthetic people), ``shards``
+(TFRecord files), ``pipeline`` (tf.data), ``records`` and one module per dataset format.
 """
 
 import importlib
 
-_SUBMODULES = ("body", "synthetic", "motion", "bvh", "records", "lsp", "mpii", "coco",
-               "deepfashion", "h36m", "mpi_inf_3dhp", "chictopia", "pipeline")
+_SUBMODULES = ("body", "synthetic", "shards", "pipeline", "records", "lsp", "mpii", "coco",
+               "deepfashion", "h36m", "mpi_inf_3dhp")
 
 
 def __getattr__(name):
