@@ -9,7 +9,7 @@ import importlib
 
 from ._version import __version__
 
-_SUBMODULES = ("pose", "geometry", "metrics", "cli")
+_SUBMODULES = ("pose", "data", "geometry", "metrics", "cli")
 
 __all__ = ["__version__", *_SUBMODULES]
 

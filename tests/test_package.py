@@ -49,3 +49,12 @@ def test_demo_writes_a_sheet_and_reports_exact_round_trips(tmp_path, capsys):
     assert rows["Procrustes with 40% joints masked: max error (px)"] < 1e-6
     img = cv2.imread(str(out))
     assert img is not None and img.shape[0] > 4 * 64 and img.std() > 5
+
+
+def test_every_lazily_listed_module_imports():
+    import dgpose_tf.data as data
+
+    for name in dgpose_tf._SUBMODULES:
+        assert getattr(dgpose_tf, name).__name__ == f"dgpose_tf.{name}"
+    for name in data._SUBMODULES:
+        assert getattr(data, name).__name__ == f"dgpose_tf.data.{name}"
