@@ -5,8 +5,7 @@ not load TensorFlow; ``dgpose_tf.pose`` is NumPy-only, ``dgpose_tf.geometry`` an
 ``dgpose_tf.metrics`` load TensorFlow only inside the functions that need it.
 """
 
-import importlib
-
+from ._lazy import lazy_submodules
 from ._version import __version__
 
 _SUBMODULES = ("pose", "data", "geometry", "metrics", "cli")
@@ -14,12 +13,7 @@ _SUBMODULES = ("pose", "data", "geometry", "metrics", "cli")
 __all__ = ["__version__", *_SUBMODULES]
 
 
-def __getattr__(name):
-    if name in _SUBMODULES:
-        module = importlib.import_module(f".{name}", __name__)
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'dgpose_tf' has no attribute {name!r}")
+__getattr__ = lazy_submodules(__name__, _SUBMODULES)
 
 
 def __dir__():
