@@ -100,15 +100,22 @@ def _data_args(p):
     show.add_argument("dir", help="directory written by 'dgpose data synth'")
     show.add_argument("--out", default="data_sheet.png")
     show.add_argument("--n", type=int, default=16)
+    mot = sub.add_parser("motion", help="sheet of synthetic motion clips as projected 2-D poses")
+    mot.add_argument("--out", default="motion_sheet.png")
+    mot.add_argument("--seed", type=int, default=0)
 
 
-@command("data", "write synthetic shards (synth) or look at a data set (show)")
+@command("data", "write synthetic shards (synth), look at a data set (show) or at synthetic "
+                 "motion (motion)")
 def _data(args):
     from .data import shards
 
     if args.data_command == "synth":
         shards.write_synthetic(args.out, args.n, size=args.size, seed=args.seed,
                                shard_size=args.shard_size)
+    elif args.data_command == "motion":
+        from .data.motion import motion_sheet
+        motion_sheet(args.out, seed=args.seed)
     else:
         shards.contact_sheet(args.dir, args.out, n=args.n)
     return 0

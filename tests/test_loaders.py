@@ -164,3 +164,27 @@ def test_mpi_inf_3dhp_annot_and_calibration(tmp_path):
     cal = mpi_inf_3dhp.load_calibration(tmp_path / "camera.calibration")
     np.testing.assert_array_equal(cal[0]["t"], [10, 20, 30])
     assert cal[0]["K"][0, 2] == pytest.approx(1024.7) and cal[8]["size"] == (2048, 2048)
+
+
+def test_chictopia_layout_and_joints(tmp_path):
+    import cv2
+
+    from dgpose_tf.data import chictopia
+
+    split = tmp_path / "val"
+    split.mkdir()
+    for i in (0, 1, 10):
+        cv2.imwrite(str(split / f"{i:04d}_image:png.png"), np.zeros((286, 286, 3), np.uint8))
+        cv2.imwrite(str(split / f"{i:04d}_label_vis:png.png"), np.zeros((286, 286, 3), np.uint8))
+    j = np.zeros((3, 14))
+    j[0], j[1], j[2] = np.arange(14), 100 + np.arange(14), 1
+    j[2, 13] = 0
+    np.save(split / "0001_joints:npy.npy", j)
+    recs = chictopia.load_chictopia(tmp_path, "val")
+    assert [r.person_id for r in recs] == [0, 1, 10]
+    assert recs[0].extra["files"]["label_vis:png"].endswith("0000_label_vis:png.png")
+    assert not recs[0].visible.any()
+    np.testing.assert_array_equal(recs[1].joints[5], [5, 105])
+    assert recs[1].visible.tolist() == [True] * 13 + [False] and recs[1].skeleton == "lsp14"
+    with pytest.raises(FileNotFoundError):
+        chictopia.load_chictopia(tmp_path, "train")

@@ -15,6 +15,9 @@ Every pipeline yields batches as dicts:
 * ``index`` ``(B,)`` int64 sample indices.
 
 Synthetic batches are rendered in parallel ``map`` calls (``tf.numpy_function``) and prefetched.
+
+:func:`pose_sequence_dataset` serves the pose-sequence AE-GAN: windows of synthetic 2-D motion
+(:mod:`dgpose_tf.data.motion`) with their corrupted, observed versions.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 from ..pose import conversion, pose_vector, semi_dgpose_heatmaps
 
 __all__ = ["labelled_mask", "crop_person", "semi_dgpose_targets", "synthetic_dataset",
-           "shard_dataset"]
+           "shard_dataset", "pose_sequence_dataset"]
 
 _TO14 = conversion("synthetic33", "semi_dgpose14")
 
@@ -171,3 +174,45 @@ def shard_dataset(directory, batch_size=64, fraction=1.0, normalise="tanh", heat
         return out
 
     return ds.map(to_dict, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def pose_sequence_dataset(n_sequences=None, batch_size=64, seed=0, skeleton="mpi_inf_3dhp28",
+                          length=24, mirrored=True, corruption=None, shuffle=1024):
+    """Batches of ``{"poses" (B, length, J, 2) clean, "observed_poses" (NaN → 0),
+    "observed" (B, length, J) float mask}`` from half-overlapping windows of synthetic motion.
+
+    ``corruption`` holds keyword arguments of :func:`dgpose_tf.data.motion.corrupt` (e.g.
+    ``{"subset": "alphapose12", "jitter": 0.01}``); without it every joint is observed.
+    Sequence ``i`` and its corruption are fixed by ``(seed, i)``; ``shuffle`` mixes windows of
+    neighbouring sequences (0 or None: keep order).
+    """
+    import tensorflow as tf
+
+    from ..pose import get_skeleton
+    from .motion import SyntheticMotion, corrupt
+
+    motion = SyntheticMotion(seed=seed, skeleton=skeleton, length=length)
+    n_joints = get_skeleton(skeleton).num_joints
+
+    def windows_of(i):
+        w = motion.windows(int(i), mirrored).astype(np.float32)
+        if corruption:
+            c, obs = corrupt(w, np.random.default_rng([seed, int(i), 0xC0]), skeleton, **corruption)
+        else:
+            c, obs = w, np.ones(w.shape[:-1], bool)
+        return w, np.nan_to_num(c).astype(np.float32), obs.astype(np.float32)
+
+    def to_windows(i):
+        w, c, obs = tf.numpy_function(windows_of, [i], [tf.float32] * 3)
+        shape = (None, length, n_joints)
+        return tf.data.Dataset.from_tensor_slices({
+            "poses": tf.ensure_shape(w, shape + (2,)),
+            "observed_poses": tf.ensure_shape(c, shape + (2,)),
+            "observed": tf.ensure_shape(obs, shape)})
+
+    ids = tf.data.Dataset.range(n_sequences if n_sequences is not None else np.iinfo(np.int64).max)
+    ds = ids.interleave(to_windows, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE,
+                        deterministic=True)
+    if shuffle:
+        ds = ds.shuffle(shuffle, seed=seed)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
