@@ -61,3 +61,33 @@ def test_crop_person_maps_joints_with_the_pixels():
     np.testing.assert_allclose(j[1] - j[0], (joints[1] - joints[0]) * 64 / side)
     with pytest.raises(ValueError, match="visible"):
         pipeline.crop_person(img, joints, np.zeros(3, bool), 64)
+
+
+def test_records_dataset_crops_real_images(tmp_path):
+    import cv2
+
+    from dgpose_tf.data.records import PoseRecord
+    from dgpose_tf.pose import get_skeleton
+
+    lsp = get_skeleton("lsp14")
+    recs = []
+    for k in range(3):
+        img = np.full((240, 320, 3), 40 * k, np.uint8)
+        joints = np.array([[100 + 5 * i + 10 * k, 40 + 10 * i] for i in range(14)], float)
+        cv2.circle(img, (int(joints[lsp.index("head_top"), 0]), int(joints[lsp.index("head_top"), 1])),
+                   3, (0, 0, 255), -1)                      # red in RGB
+        path = tmp_path / f"im{k}.jpg"
+        cv2.imwrite(str(path), img)
+        recs.append(PoseRecord(str(path), joints, np.ones(14, bool), "lsp14"))
+    b = next(pipeline.records_dataset(recs, batch_size=3, size=64, fraction=0.5,
+                                      cache=tmp_path / "cache").as_numpy_iterator())
+    assert b["image"].shape == (3, 64, 64, 3) and b["heatmaps"].shape == (3, 64, 64, 24)
+    head = b["joints"][0, 0]                                  # semi_dgpose14 starts with head top
+    x, y = np.round(head).astype(int)
+    assert b["image"][0, y, x, 0] > 0.5 and b["image"][0, y, x, 2] < 0   # the red dot moved along
+    span = b["joints"][0].max(0) - b["joints"][0].min(0)
+    assert span.max() == pytest.approx(64 / 1.25, rel=1e-3)
+    np.testing.assert_array_equal(b["has_label"], pipeline.labelled_mask(np.arange(3), 0.5))
+    bad = [PoseRecord(str(tmp_path / "missing.jpg"), recs[0].joints, recs[0].visible, "lsp14")]
+    with pytest.raises(Exception, match="cannot read image"):
+        next(pipeline.records_dataset(bad).as_numpy_iterator())

@@ -27,7 +27,7 @@ import numpy as np
 from ..pose import conversion, pose_vector, semi_dgpose_heatmaps
 
 __all__ = ["labelled_mask", "crop_person", "semi_dgpose_targets", "synthetic_dataset",
-           "shard_dataset", "pose_sequence_dataset"]
+           "shard_dataset", "records_dataset", "pose_sequence_dataset"]
 
 _TO14 = conversion("synthetic33", "semi_dgpose14")
 
@@ -174,6 +174,55 @@ def shard_dataset(directory, batch_size=64, fraction=1.0, normalise="tanh", heat
         return out
 
     return ds.map(to_dict, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def records_dataset(records, batch_size=64, size=64, fraction=1.0, normalise="tanh",
+                    heatmaps=True, margin=1.25, cache=None):
+    """Batches from loader records (any joint set with a Semi-DGPose conversion): each image is
+    read, cropped around the person (:func:`crop_person`) and resized to ``size``; same dict as
+    :func:`synthetic_dataset`. ``cache`` (a file prefix) keeps the decoded crops on disk after
+    the first epoch (``tf.data.Dataset.cache``)."""
+    import cv2
+    import tensorflow as tf
+
+    from .records import to_skeleton
+
+    labelled_mask(0, fraction)
+    recs = [to_skeleton(r, "semi_dgpose14") for r in records]
+    if not recs:
+        raise ValueError("records_dataset needs at least one record")
+    paths = [r.image for r in recs]
+    joints = np.stack([np.nan_to_num(r.joints) for r in recs]).astype(np.float32)
+    visible = np.stack([r.visible for r in recs])
+
+    def load(i):
+        i = int(i)
+        img = cv2.imread(paths[i], cv2.IMREAD_COLOR)
+        if img is None:
+            raise FileNotFoundError(f"cannot read image {paths[i]}")
+        crop, j = crop_person(img[..., ::-1], joints[i], visible[i], size, margin)
+        t = semi_dgpose_targets(j, visible[i], size, heatmaps)
+        out = [crop, j, visible[i], t["pose_vector"], t["pose_mask"]]
+        return out + ([t["heatmaps"]] if heatmaps else []) + [labelled_mask(i, fraction)]
+
+    names = ["image", "joints", "visible", "pose_vector", "pose_mask"] + \
+        (["heatmaps"] if heatmaps else []) + ["has_label"]
+    kinds = [tf.uint8, tf.float32, tf.bool, tf.float32, tf.float32] + \
+        ([tf.float32] if heatmaps else []) + [tf.float32]
+    dims = {"image": (size, size, 3), "joints": (14, 2), "visible": (14,), "pose_vector": (48,),
+            "pose_mask": (48,), "heatmaps": (64, 64, 24), "has_label": ()}
+
+    def to_dict(i):
+        vals = tf.numpy_function(load, [i], kinds)
+        out = {k: tf.ensure_shape(v, dims[k]) for k, v in zip(names, vals)}
+        out["index"] = i
+        return out
+
+    ds = tf.data.Dataset.range(len(recs)).map(to_dict, num_parallel_calls=tf.data.AUTOTUNE)
+    if cache is not None:
+        ds = ds.cache(str(cache))
+    ds = ds.batch(batch_size).map(lambda b: {**b, "image": _normalise(b["image"], normalise)})
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def pose_sequence_dataset(n_sequences=None, batch_size=64, seed=0, skeleton="mpi_inf_3dhp28",
