@@ -63,6 +63,7 @@ _OWN_MASK[:, 0] = True                      # background at a joint's pixel: not
 _FACE = np.array([_J(j) for j in ("nose", "left_eye", "right_eye")])
 _EARS = np.array([_J("left_ear"), _J("right_ear")])
 _TORSO4 = np.array([_J(j) for j in ("left_shoulder", "right_shoulder", "right_hip", "left_hip")])
+_LIMB_IDX = np.array([[_J(a), _J(b)] for a, b, _ in B.LIMB_PARTS.values()])
 
 _SKIN_TONES = np.array([[255, 224, 196], [241, 194, 160], [224, 172, 135], [198, 134, 96],
                         [160, 104, 70], [120, 76, 48], [90, 56, 38]], np.float32)
@@ -262,37 +263,49 @@ def _project(cam_pts, camera: Camera, size: int, margin):
     return uv * scale[..., None, None] + c[..., None, :], scale, c
 
 
+def _spec(part, kind, points, radius, factor, depth_joints, offset=0.0):
+    return (P[part], kind, tuple(_J(p) if isinstance(p, str) else p for p in points), radius,
+            factor, tuple(_J(j) for j in depth_joints), offset)
+
+
+_HAIR_POINT = B.SKELETON.num_joints          # index of the extra drawing point (hair centre)
+_TORSO_HULL = tuple(_J(n) for n in ("left_shoulder", "right_shoulder", "right_hip", "left_hip",
+                                    "spine4", "pelvis"))
+#: static description of the drawn parts: (part id, kind, point indices, radius key, radius
+#: factor, joints whose mean camera depth orders the part, depth offset in m)
+_SPECS = (
+    (P["torso"], "torso", _TORSO_HULL, "torso", 0.55,
+     tuple(_J(j) for j in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")), 0.0),
+    _spec("neck", "capsule", ("spine4", "head"), "neck", 1.0, ("neck",), 0.01),
+    _spec("head", "circle", ("head",), "head", 1.0, ("head",)),
+    *(_spec(name, "capsule", (a, b), rad, 1.0, (a, b)) for name, (a, b, rad) in B.LIMB_PARTS.items()),
+    *(_spec(f"{s}_hand", "circle", (f"{s}_hand",), "hand", 1.0, (f"{s}_hand",))
+      for s in ("left", "right")),
+    *(_spec(f"{s}_foot", "capsule", (f"{s}_ankle", f"{s}_toe"), "foot", 1.0, (f"{s}_foot",))
+      for s in ("left", "right")),
+)
+_SPEC_DEPTH = [np.array(s[5]) for s in _SPECS]
+
+
 def _primitives(app: Appearance, z, px_per_m):
     """(part id, kind, point indices, radius px, depth) for every body part; point indices refer
     to the 33 joints and, last, the hair centre."""
-    r = {k: max(1.0, v * px_per_m) for k, v in app.body.radii.items()}
-    zs = lambda *names: float(sum(z[_J(n)] for n in names) / len(names))
-    prims = [(P["torso"], "torso", _TORSO_HULL, r["torso"] * 0.55,
-              zs("left_shoulder", "right_shoulder", "left_hip", "right_hip")),
-             (P["neck"], "capsule", (_J("spine4"), _J("head")), r["neck"], zs("neck") + 0.01),
-             (P["head"], "circle", (_J("head"),), r["head"], zs("head"))]
-    for name, (a, b, rad) in B.LIMB_PARTS.items():
-        prims.append((P[name], "capsule", (_J(a), _J(b)), r[rad], zs(a, b)))
-    for side in ("left", "right"):
-        prims.append((P[f"{side}_hand"], "circle", (_J(f"{side}_hand"),), r["hand"],
-                      zs(f"{side}_hand")))
-        prims.append((P[f"{side}_foot"], "capsule", (_J(f"{side}_ankle"), _J(f"{side}_toe")),
-                      r["foot"], zs(f"{side}_foot")))
+    radii = app.body.radii
+    prims = [(part, kind, pts, max(1.0, radii[key] * factor * px_per_m),
+              float(z[didx].mean()) + off)
+             for (part, kind, pts, key, factor, _, off), didx in zip(_SPECS, _SPEC_DEPTH)]
     # hair sits behind the face when the face looks at the camera, in front of it otherwise
-    facing = z[_J("nose")] < z[_J("head")]
-    hair_depth = zs("head") + (0.02 if facing else -0.02)
-    prims.append((P["hair"], "circle", (_HAIR_POINT,), r["head"] * 0.95, hair_depth))
+    head_r = max(1.0, radii["head"] * px_per_m)
+    zh = float(z[_J("head")])
+    hair_depth = zh + (0.02 if z[_J("nose")] < zh else -0.02)
+    prims.append((P["hair"], "circle", (_HAIR_POINT,), head_r * 0.95, hair_depth))
     if app.hair_long:
-        prims.append((P["hair"], "capsule", (_J("head"), _J("spine4")), r["head"] * 0.85,
-                      zs("head") + 0.03))
+        prims.append((P["hair"], "capsule", (_J("head"), _J("spine4")), head_r * 0.85, zh + 0.03))
     if app.hat is not None:
-        prims.append((P["hat"], "circle", (_J("head_top"),), r["head"] * 0.75, hair_depth - 0.05))
+        prims.append((P["hat"], "circle", (_J("head_top"),), head_r * 0.75, hair_depth - 0.05))
     return prims
 
 
-_TORSO_HULL = tuple(_J(n) for n in ("left_shoulder", "right_shoulder", "right_hip", "left_hip",
-                                    "spine4", "pelvis"))
-_HAIR_POINT = B.SKELETON.num_joints          # index of the extra drawing point
 _SHIFT = 3                                   # OpenCV sub-pixel bits
 
 
@@ -307,11 +320,9 @@ def _draw_labels(prims, ip, size, ss):
         rr = int(rad * k)
         if kind == "circle":
             cv2.circle(label, pts[idx[0]], rr, part, -1, cv2.LINE_8, _SHIFT)
-        elif kind == "capsule":
-            a, b = pts[idx[0]], pts[idx[1]]
-            cv2.line(label, a, b, part, max(1, int(round(2 * rad * ss))), cv2.LINE_8, _SHIFT)
-            cv2.circle(label, a, rr, part, -1, cv2.LINE_8, _SHIFT)
-            cv2.circle(label, b, rr, part, -1, cv2.LINE_8, _SHIFT)
+        elif kind == "capsule":   # OpenCV's thick lines have round caps: a capsule
+            cv2.line(label, pts[idx[0]], pts[idx[1]], part, max(1, int(round(2 * rad * ss))),
+                     cv2.LINE_8, _SHIFT)
         else:  # torso: convex hull of shoulders/hips/spine + a thick spine for side views
             hull = cv2.convexHull(ip[list(idx)].astype(np.int32))
             cv2.fillConvexPoly(label, hull, part, cv2.LINE_8, _SHIFT)
@@ -443,7 +454,7 @@ def render_batch(poses, appearances, scenes, cameras, size=64, roots=None, super
         visible[_EARS] &= ((cam[i, _EARS] - head) @ -head) > 0
         torso_z = z[_TORSO4].mean()
         tau = 0.5 * appearances[i].body.radii["torso"]
-        limb_z = np.array([0.5 * (z[_J(a)] + z[_J(b)]) for a, b, _ in B.LIMB_PARTS.values()])
+        limb_z = z[_LIMB_IDX].mean(-1)
         limb_depth = np.where(torso_z - limb_z > tau, 1, np.where(limb_z - torso_z > tau, -1, 0))
         samples.append(Sample(
             image=image, mask=(fg >= 128).astype(np.uint8), joints2d=uv.astype(np.float32),
