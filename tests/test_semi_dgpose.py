@@ -1,0 +1,117 @@
+import keras
+import numpy as np
+import pytest
+
+from dgpose_tf.layers import ConvBlock, ResidualBlock
+from dgpose_tf.models import semi_dgpose as S
+
+
+@pytest.fixture(scope="module")
+def paper_model():
+    m = S.SemiDGPose(width=1.0)
+    m.build()
+    return m
+
+
+def images(n=2, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (n, 64, 64, 3)).astype("float32")
+
+
+def chain(blocks, x):
+    shapes = []
+    for b in blocks:
+        x = b(x)
+        shapes.append(tuple(x.shape[1:]))
+    return x, shapes
+
+
+def test_table_a1_encoder_shapes(paper_model):
+    _, shapes = chain(paper_model.encoder.blocks, images(1))
+    assert shapes == [(30, 30, 64), (15, 15, 128), (8, 8, 256), (4, 4, 512), (2, 2, 512),
+                      (1, 1, 512), (1, 1, 512), (1, 1, 512), (1, 1, 512), (1, 1, 512)]
+    mu_z, s_z, mu_y, s_y = paper_model.encoder(images(1))
+    assert mu_z.shape == s_z.shape == (1, 100) and mu_y.shape == s_y.shape == (1, 48)
+    assert (np.asarray(s_z) > 0).all() and (np.asarray(s_y) > 0).all()
+
+
+def test_table_a1_mapper_decoder_discriminator_shapes(paper_model):
+    y = np.zeros((1, 48), "float32")
+    hm, shapes = chain(paper_model.mapper.blocks, np.zeros((1, 1, 1, 48), "float32"))
+    assert shapes == [(4, 4, 512), (8, 8, 256), (16, 16, 128), (32, 32, 64), (64, 64, 24)]
+    hm = np.asarray(paper_model.mapper(y))
+    assert hm.shape == (1, 64, 64, 24) and hm.min() >= 0 and hm.max() <= 1
+    dec = paper_model.decoder
+    x, shapes = chain(dec.up, np.zeros((1, 1, 1, 100), "float32"))
+    assert shapes == [(4, 4, 512), (8, 8, 256), (16, 16, 128), (32, 32, 64), (64, 64, 128)]
+    x, shapes = chain(dec.convs, np.concatenate([np.asarray(x), hm], -1))
+    assert shapes == [(64, 64, 512), (64, 64, 256), (64, 64, 128), (64, 64, 128)]
+    out = np.asarray(dec.out(x))
+    assert out.shape == (1, 64, 64, 3) and np.abs(out).max() <= 1
+    _, shapes = chain(paper_model.discriminator.blocks, images(1))
+    assert shapes == [(32, 32, 64), (16, 16, 128), (8, 8, 256), (4, 4, 512), (1, 1, 1)]
+
+
+def test_layer_settings_follow_the_paper(paper_model):
+    convs = [b for b in paper_model.encoder.blocks if isinstance(b, ConvBlock)]
+    assert convs[0].kernel == 7 and convs[0].activation == "leaky_relu" and convs[0].slope == 0.01
+    assert not convs[0].batch_norm and convs[1].batch_norm and convs[1].bn.momentum == 0.9
+    assert convs[1].bn.center and convs[1].bn.scale                 # learnable affine
+    assert isinstance(convs[0].conv.kernel_initializer, keras.initializers.HeNormal)
+    assert paper_model.decoder.up[0].slope == 0.2
+    assert paper_model.mapper.trainable is False and not paper_model.mapper.trainable_weights
+
+
+@pytest.mark.parametrize("transpose,n,k,s,p", [(False, 64, 7, 2, 1), (False, 15, 3, 2, 1),
+                                               (True, 1, 4, 1, 0), (True, 8, 4, 2, 1),
+                                               (False, 64, 5, 1, 2)])
+def test_caffe_arithmetic(transpose, n, k, s, p):
+    block = ConvBlock(3, k, s, p, transpose=transpose)
+    out = block(np.zeros((1, n, n, 2), "float32"))
+    expected = (n - 1) * s - 2 * p + k if transpose else (n + 2 * p - k) // s + 1
+    assert out.shape == (1, expected, expected, 3)
+    assert block.compute_output_shape((1, n, n, 2)) == (1, expected, expected, 3)
+
+
+def test_residual_block_refuses_other_sizes():
+    with pytest.raises(ValueError, match="1×1"):
+        ResidualBlock(8)(np.zeros((1, 2, 2, 8), "float32"))
+    with pytest.raises(ValueError, match=r"\(batch, 64, 64, 3\)"):
+        S.SemiDGPose(width=0.125).estimate_pose(np.zeros((1, 128, 128, 3), "float32"))
+
+
+def test_width_multiplier_and_config_round_trip():
+    m = S.SemiDGPose(width=0.125)
+    m.build()
+    assert m.encoder.blocks[0].filters == 8 and m.decoder.convs[0].filters == 64
+    assert m.mapper.blocks[-1].filters == 24 and m.decoder.out.filters == 3
+    clone = S.SemiDGPose.from_config(m.get_config())
+    clone.build()
+    clone.set_weights(m.get_weights())
+    x = images(3)
+    np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(m(x)), atol=1e-6)
+    for net in (m.encoder, m.mapper, m.decoder, m.discriminator):
+        again = type(net).from_config(net.get_config())
+        assert again.width == net.width
+
+
+def test_applications_are_consistent():
+    m = S.SemiDGPose(width=0.125)
+    m.build()
+    x = images(3, seed=1)
+    rec = np.asarray(m.reconstruct(x))
+    assert rec.shape == (3, 64, 64, 3)
+    np.testing.assert_allclose(np.asarray(m(x)), rec, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(m.transfer(x, x)), rec, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(m.manipulate(x, scale=1.0)), rec, atol=1e-5)
+    assert not np.allclose(np.asarray(m.manipulate(x, scale=1.2)), rec, atol=1e-4)
+    y, z = m.encode(x)
+    joints = np.asarray(m.estimate_pose(x))
+    np.testing.assert_allclose(joints, ((np.asarray(y)[:, :28].reshape(3, 14, 2) + 1) * 64 - 1) / 2,
+                               rtol=1e-6)
+    fixed = np.asarray(m.sample(3, pose=np.asarray(y)[0], appearance=np.asarray(z)[0]))
+    np.testing.assert_allclose(fixed[1], rec[0], atol=1e-5)
+    assert np.asarray(m.sample(4, seed=3)).shape == (4, 64, 64, 3)
+    q_y, q_z = m.posterior(x)
+    assert q_y.event_shape == (48,) and q_z.event_shape == (100,)
+    with pytest.raises(ValueError, match="100 values"):
+        m.sample(2, appearance=np.zeros(99))
