@@ -12,6 +12,26 @@ Choices where the paper is silent (stated here once):
 * BN epsilon 1e-5 (see :mod:`dgpose_tf.layers`).
 
 q(y|x), q(z|x), p(y), p(z) are ``tfd.MultivariateNormalDiag`` distributions.
+
+Training (:meth:`SemiDGPose.train_step`, Eq. 2–7 and §3) on batches that mix labelled and
+unlabelled samples through ``has_label``:
+
+* unlabelled: KL(q(y|x)‖p(y)) + KL(q(z|x)‖p(z)) + L1(x, G(y, z)) + GAN, with y, z sampled by
+  reparameterisation;
+* labelled: KL(q(z|x)‖p(z)) + α·regression + L1 + GAN, where the *label* (not a sample) goes
+  through the Mapper to the decoder, so no gradient flows from the decoder into q(y|x);
+* γ weighs the labelled terms (γ = 1), α = 100;
+* the discriminator is trained by cross-entropy on real images vs reconstructions.
+
+Further choices where the paper is silent: the L1 term is summed over pixels (the negative
+log-likelihood of a unit-scale Laplace, consistent with KL terms summed over latent dimensions);
+the regression of Eq. 4 is α times the squared error of the posterior mean μ_y to the label,
+averaged over the label's valid entries (Fig. 2 calls it "a regression loss"); the generator's
+GAN term is the non-saturating −log D(G(y, z)); weight decay 5e-4 is the coupled L2 of Caffe and
+PyTorch's Adam (added to the gradients of all trainable variables), not AdamW's.
+Losses are averaged over the global batch: each replica divides its mean by
+``num_replicas_in_sync`` because gradients are summed across replicas; logged values are
+unscaled.
 """
 
 from __future__ import annotations
@@ -95,6 +115,7 @@ class Encoder(_Net):
 
     def build(self, input_shape=(None, IMAGE_SIZE, IMAGE_SIZE, 3)):
         shape = _build_chain(self.blocks, tuple(input_shape))
+        self.flatten.build(shape)
         flat = (shape[0], shape[1] * shape[2] * shape[3])
         for head in (self.mu_z, self.sigma_z, self.mu_y, self.sigma_y):
             head.build(flat)
@@ -124,6 +145,7 @@ class Mapper(_Net):
                       name="heatmaps")]
 
     def build(self, input_shape=(None, Y_DIM)):
+        self.reshape.build(tuple(input_shape))
         _build_chain(self.blocks, (input_shape[0], 1, 1, Y_DIM))
         self.built = True
 
@@ -153,7 +175,9 @@ class Decoder(_Net):
 
     def build(self, input_shape=((None, Z_DIM), (None, IMAGE_SIZE, IMAGE_SIZE, HEATMAP_CHANNELS))):
         z_shape, h_shape = input_shape
+        self.reshape.build(tuple(z_shape))
         n, hh, ww, c = _build_chain(self.up, (z_shape[0], 1, 1, Z_DIM))
+        self.concat.build([(n, hh, ww, c), tuple(h_shape)])
         shape = _build_chain(self.convs, (n, hh, ww, c + h_shape[-1]))
         self.out.build(shape)
         self.built = True
@@ -184,7 +208,7 @@ class Discriminator(_Net):
         self.flatten = layers.Flatten(name="flatten")
 
     def build(self, input_shape=(None, IMAGE_SIZE, IMAGE_SIZE, 3)):
-        _build_chain(self.blocks, tuple(input_shape))
+        self.flatten.build(_build_chain(self.blocks, tuple(input_shape)))
         self.built = True
 
     def call(self, images, training=None):
@@ -192,6 +216,9 @@ class Discriminator(_Net):
         for block in self.blocks:
             x = block(x, training=training)
         return self.flatten(x)
+
+
+_LOG_NAMES = ("loss", "l1", "kl_y", "kl_z", "pose_reg", "g_gan", "d_loss", "d_real", "d_fake")
 
 
 def vector_to_joints(pose_vectors, size=IMAGE_SIZE):
@@ -218,6 +245,8 @@ class SemiDGPose(keras.Model):
         self.decoder = Decoder(self.width, name="decoder")
         self.discriminator = Discriminator(self.width, name="discriminator")
         self.mapper.trainable = False    # trained offline first, then frozen (paper §3)
+        self.alpha, self.gamma, self.weight_decay = 100.0, 1.0, 5e-4
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in _LOG_NAMES}
 
     def build(self, input_shape=(None, IMAGE_SIZE, IMAGE_SIZE, 3)):
         self.encoder.build(input_shape)
@@ -232,6 +261,95 @@ class SemiDGPose(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    # --- training --------------------------------------------------------------------------------
+    def compile(self, optimizer=None, d_optimizer=None, alpha=100.0, gamma=1.0,
+                weight_decay=5e-4, learning_rate=1e-4, **kwargs):
+        """Adam (lr 1e-4, β as Keras defaults) for encoder+decoder and for the discriminator.
+
+        Call inside the distribution strategy's scope; the discriminator's optimizer is built
+        here explicitly (keras-team/keras#23085).
+        """
+        optimizer = optimizer or keras.optimizers.Adam(learning_rate)
+        super().compile(optimizer=optimizer, **kwargs)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(learning_rate)
+        if not self.built:
+            self.build()
+        self.optimizer.build(self.generator_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.alpha, self.gamma, self.weight_decay = float(alpha), float(gamma), float(weight_decay)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def generator_variables(self):
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    def generator_losses(self, batch, training=True):
+        """Per-sample loss terms ``(B,)`` and the tensors they came from (for tests/inspection)."""
+        import tensorflow as tf
+
+        x = batch["image"]
+        label = tf.cast(batch["pose_vector"], x.dtype)
+        valid = tf.cast(batch.get("pose_mask", tf.ones_like(label)), x.dtype)
+        has = tf.cast(batch["has_label"], x.dtype)
+        q_y, q_z = self.posterior(x, training=training)
+        y = tf.where(has[:, None] > 0, label, q_y.sample())   # labelled: the label, no gradient
+        z = q_z.sample()
+        x_hat = self.decoder([z, self.mapper(y, training=False)], training=training)
+        kl_z = _tfd().kl_divergence(q_z, self.prior(Z_DIM, x.dtype))
+        kl_y = (1.0 - has) * _tfd().kl_divergence(q_y, self.prior(Y_DIM, x.dtype))
+        sq = tf.reduce_sum(valid * tf.square(q_y.mean() - label), -1)
+        pose_reg = has * self.alpha * sq / tf.maximum(tf.reduce_sum(valid, -1), 1.0)
+        l1 = tf.reduce_sum(tf.abs(x - x_hat), [1, 2, 3])
+        d_fake = self.discriminator(x_hat, training=training)[:, 0]
+        g_gan = -tf.math.log(tf.maximum(d_fake, 1e-7))
+        weight = 1.0 + (self.gamma - 1.0) * has               # γ on labelled samples
+        total = weight * (kl_z + kl_y + pose_reg + l1 + g_gan)
+        return {"loss": total, "l1": l1, "kl_y": kl_y, "kl_z": kl_z, "pose_reg": pose_reg,
+                "g_gan": g_gan, "y_decoded": y, "x_hat": x_hat}
+
+    def _decayed(self, grads, variables):
+        return [None if g is None else g + self.weight_decay * v for g, v in zip(grads, variables)]
+
+    def train_step(self, batch):
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            out = self.generator_losses(batch, training=True)
+            g_loss = tf.reduce_mean(out["loss"]) / replicas
+        g_vars = self.generator_variables
+        grads = self._decayed(tape.gradient(g_loss, g_vars), g_vars)
+        self.optimizer.apply_gradients(zip(grads, g_vars))
+
+        x_fake = tf.stop_gradient(out["x_hat"])
+        with tf.GradientTape() as tape:
+            d_real = self.discriminator(batch["image"], training=True)[:, 0]
+            d_fake = self.discriminator(x_fake, training=True)[:, 0]
+            d_loss_each = -tf.math.log(tf.maximum(d_real, 1e-7)) - \
+                tf.math.log(tf.maximum(1.0 - d_fake, 1e-7))
+            d_loss = tf.reduce_mean(d_loss_each) / replicas
+        d_vars = self.discriminator.trainable_variables
+        d_grads = self._decayed(tape.gradient(d_loss, d_vars), d_vars)
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+
+        logs = {k: tf.reduce_mean(out[k]) for k in ("loss", "l1", "kl_y", "kl_z", "pose_reg",
+                                                     "g_gan")}
+        logs.update(d_loss=tf.reduce_mean(d_loss_each), d_real=tf.reduce_mean(d_real),
+                    d_fake=tf.reduce_mean(d_fake))
+        for k, v in logs.items():
+            self.trackers[k].update_state(v)
+        return {k: t.result() for k, t in self.trackers.items()}
+
+    def test_step(self, batch):
+        out = self.generator_losses(batch, training=False)
+        for k in ("loss", "l1", "kl_y", "kl_z", "pose_reg", "g_gan"):
+            self.trackers[k].update_state(ops.mean(out[k]))
+        return {k: self.trackers[k].result() for k in ("loss", "l1", "kl_y", "kl_z", "pose_reg",
+                                                       "g_gan")}
 
     # --- distributions -------------------------------------------------------------------------
     def posterior(self, images, training=False):
