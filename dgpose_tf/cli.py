@@ -124,6 +124,23 @@ def _data(args):
 _data.configure = _data_args
 
 
+def _train_args(p):
+    p.add_argument("config", help="training/configs/<entry>.json")
+    p.add_argument("--steps", type=int, help="override train.steps")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"))
+    p.add_argument("--output", help="override the config's output directory")
+
+
+@command("train", "train a model from a config (runs training/fit_<family>.py)")
+def _train(args):
+    from .fit import run_config
+    run_config(args.config, steps=args.steps, strategy=args.strategy, output=args.output)
+    return 0
+
+
+_train.configure = _train_args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dgpose", description="dgpose_tf: deep generative models for human-body analysis")

@@ -43,7 +43,8 @@ from ..layers import ConvBlock, ResidualBlock, scaled
 from ..pose.heatmaps import POSE_VECTOR_DIM
 
 __all__ = ["IMAGE_SIZE", "Z_DIM", "Y_DIM", "HEATMAP_CHANNELS", "Encoder", "Mapper", "Decoder",
-           "Discriminator", "SemiDGPose", "vector_to_joints"]
+           "Discriminator", "SemiDGPose", "MapperTrainer", "vector_to_joints",
+           "coupled_weight_decay"]
 
 IMAGE_SIZE = 64
 Z_DIM = 100
@@ -218,6 +219,44 @@ class Discriminator(_Net):
         return self.flatten(x)
 
 
+def coupled_weight_decay(grads, variables, decay):
+    """Caffe/PyTorch-style L2 weight decay: ``g + decay · w`` for every gradient."""
+    return [None if g is None else g + decay * v for g, v in zip(grads, variables)]
+
+
+@keras.saving.register_keras_serializable(package="dgpose_tf")
+class MapperTrainer(keras.Model):
+    """Offline Mapper training (§3): L2 between predicted and ground-truth heatmaps, Adam
+    lr 1e-4 with coupled weight decay 5e-4 — the full model's hyper-parameters. Batches are
+    dicts with ``pose_vector`` and ``heatmaps``."""
+
+    def __init__(self, mapper, weight_decay=5e-4, **kwargs):
+        super().__init__(**kwargs)
+        self.mapper, self.weight_decay = mapper, float(weight_decay)
+        self.tracker = keras.metrics.Mean(name="loss")
+
+    @property
+    def metrics(self):
+        return [self.tracker]
+
+    def call(self, pose_vectors, training=False):
+        return self.mapper(pose_vectors, training=training)
+
+    def train_step(self, batch):
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            pred = self.mapper(batch["pose_vector"], training=True)
+            per_sample = tf.reduce_mean(tf.square(pred - batch["heatmaps"]), [1, 2, 3])
+            loss = tf.reduce_mean(per_sample) / replicas
+        v = self.mapper.trainable_variables
+        self.optimizer.apply_gradients(zip(
+            coupled_weight_decay(tape.gradient(loss, v), v, self.weight_decay), v))
+        self.tracker.update_state(tf.reduce_mean(per_sample))
+        return {"loss": self.tracker.result()}
+
+
 _LOG_NAMES = ("loss", "l1", "kl_y", "kl_z", "pose_reg", "g_gan", "d_loss", "d_real", "d_fake")
 
 
@@ -312,7 +351,7 @@ class SemiDGPose(keras.Model):
                 "g_gan": g_gan, "y_decoded": y, "x_hat": x_hat}
 
     def _decayed(self, grads, variables):
-        return [None if g is None else g + self.weight_decay * v for g, v in zip(grads, variables)]
+        return coupled_weight_decay(grads, variables, self.weight_decay)
 
     def train_step(self, batch):
         import tensorflow as tf

@@ -1,0 +1,54 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dgpose_tf import cli, fit
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_config(tmp_path, **data):
+    folder = tmp_path / "training"
+    (folder / "configs").mkdir(parents=True)
+    shutil.copy(REPO / "training" / "fit_semi_dgpose.py", folder)
+    config = {"name": "tiny", "family": "semi_dgpose", "model": {"width": 0.0625},
+              "data": {"source": "synthetic", "seed": 1, "fraction": 0.5, **data},
+              "mapper": {"steps": 2, "batch_size": 4},
+              "train": {"steps": 4, "steps_per_epoch": 2, "batch_size": 4},
+              "seed": 0, "output": str(tmp_path / "run")}
+    path = folder / "configs" / "tiny.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_dgpose_train_runs_the_family_script(tmp_path):
+    path = tiny_config(tmp_path)
+    assert cli.main(["train", str(path)]) == 0
+    run = tmp_path / "run"
+    for name in ("semi_dgpose.weights.h5", "mapper.weights.h5", "last.weights.h5", "config.json"):
+        assert (run / name).exists(), name
+    assert list((run / "tensorboard" / "images").glob("events.*"))
+    # a second run reuses the trained Mapper
+    model, _ = fit.run_config(path, steps=2, output=str(run))
+    assert model.mapper.trainable is False
+
+
+def test_config_errors_are_named(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "x"}')
+    with pytest.raises(ValueError, match="lacks family"):
+        fit.load_config(bad)
+    bad.write_text("{nope")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        fit.load_config(bad)
+    with pytest.raises(FileNotFoundError):
+        fit.load_config(tmp_path / "missing.json")
+    orphan = tmp_path / "orphan.json"
+    orphan.write_text(json.dumps({"name": "o", "family": "nope", "model": {}, "data": {},
+                                  "train": {}}))
+    with pytest.raises(FileNotFoundError, match="fit_nope.py"):
+        fit.run_config(orphan)
+    with pytest.raises(ValueError, match="strategy"):
+        fit.make_strategy("tpu")
