@@ -83,9 +83,9 @@ def run_geometry_demo(out="dgpose_demo.png", n=64, seed=0, size=64):
     worst = 0.0
     for name in list_skeletons():
         there, vis = conversion("semi_dgpose14", name)(gt)
-        back, vis_back = conversion(name, "semi_dgpose14")(there, vis)
-        exact = vis_back & np.array([j not in conversion(name, "semi_dgpose14").approximations
-                                     for j in conversion(name, "semi_dgpose14").target.joints])
+        home = conversion(name, "semi_dgpose14")
+        back, vis_back = home(there, vis)
+        exact = vis_back & np.array([j not in home.approximations for j in home.target.joints])
         worst = max(worst, float(np.abs(back - gt)[exact].max()))
     rows.append(("conversion to every joint set and back: max error (px)", worst))
 

@@ -74,6 +74,23 @@ def semi_dgpose_targets(joints14, visible14, size, heatmaps=True):
     return out
 
 
+_NORMALISATIONS = ("tanh", "standard")
+
+
+def _target_shapes(size):
+    """Per-sample shapes of every field a pipeline can yield."""
+    return {"image": (size, size, 3), "joints": (14, 2), "visible": (14,), "pose_vector": (48,),
+            "pose_mask": (48,), "heatmaps": (64, 64, 24), "has_label": (), "index": (),
+            "mask": (size, size), "joints3d": (33, 3), "limb_depth": (8,),
+            "appearance_id": (), "scene_id": ()}
+
+
+def _check_options(fraction, normalise):
+    labelled_mask(0, fraction)                     # raises on a bad fraction
+    if normalise not in _NORMALISATIONS:
+        raise ValueError(f"normalise must be 'tanh' or 'standard', got {normalise!r}")
+
+
 def _normalise(image, normalise):
     import tensorflow as tf
 
@@ -95,8 +112,7 @@ def synthetic_dataset(n=None, batch_size=64, size=64, seed=0, start=0, fraction=
 
     from .synthetic import SyntheticPeople
 
-    labelled_mask(0, fraction)  # validates
-    _normalise(tf.zeros((1, 1, 3), tf.uint8), normalise)
+    _check_options(fraction, normalise)
     people = SyntheticPeople(size=size, seed=seed)
     n_batches = None if n is None else -(-n // batch_size)
 
@@ -119,10 +135,7 @@ def synthetic_dataset(n=None, batch_size=64, size=64, seed=0, start=0, fraction=
         (["mask", "joints3d", "limb_depth", "appearance_id", "scene_id"] if extras else [])
     dtypes = {"image": tf.uint8, "visible": tf.bool, "index": tf.int64, "mask": tf.uint8,
               "limb_depth": tf.int8, "appearance_id": tf.int64, "scene_id": tf.int64}
-    shapes = {"image": (size, size, 3), "joints": (14, 2), "visible": (14,), "pose_vector": (48,),
-              "pose_mask": (48,), "heatmaps": (64, 64, 24), "has_label": (), "index": (),
-              "mask": (size, size), "joints3d": (33, 3), "limb_depth": (8,),
-              "appearance_id": (), "scene_id": ()}
+    shapes = _target_shapes(size)
 
     def to_dict(b):
         values = tf.numpy_function(render, [b], [dtypes.get(k, tf.float32) for k in keys])
@@ -146,7 +159,7 @@ def shard_dataset(directory, batch_size=64, fraction=1.0, normalise="tanh", heat
     from .shards import read_meta, read_shards
 
     size = read_meta(directory)["size"]
-    labelled_mask(0, fraction)
+    _check_options(fraction, normalise)
     ds = read_shards(directory).enumerate()
     if shuffle:
         ds = ds.shuffle(shuffle, seed=seed, reshuffle_each_iteration=True)
@@ -166,8 +179,7 @@ def shard_dataset(directory, batch_size=64, fraction=1.0, normalise="tanh", heat
         vals = tf.numpy_function(targets, [idx, rec["joints2d"], rec["visible"]], kinds)
         names = ["joints", "visible", "pose_vector", "pose_mask"] + \
             (["heatmaps"] if heatmaps else []) + ["has_label"]
-        dims = {"joints": (14, 2), "visible": (14,), "pose_vector": (48,), "pose_mask": (48,),
-                "heatmaps": (64, 64, 24), "has_label": ()}
+        dims = _target_shapes(size)
         out = {k: tf.ensure_shape(v, (None, *dims[k])) for k, v in zip(names, vals)}
         out["image"] = _normalise(rec["image"], normalise)
         out["index"] = idx
@@ -187,7 +199,7 @@ def records_dataset(records, batch_size=64, size=64, fraction=1.0, normalise="ta
 
     from .records import to_skeleton
 
-    labelled_mask(0, fraction)
+    _check_options(fraction, normalise)
     recs = [to_skeleton(r, "semi_dgpose14") for r in records]
     if not recs:
         raise ValueError("records_dataset needs at least one record")
@@ -209,8 +221,7 @@ def records_dataset(records, batch_size=64, size=64, fraction=1.0, normalise="ta
         (["heatmaps"] if heatmaps else []) + ["has_label"]
     kinds = [tf.uint8, tf.float32, tf.bool, tf.float32, tf.float32] + \
         ([tf.float32] if heatmaps else []) + [tf.float32]
-    dims = {"image": (size, size, 3), "joints": (14, 2), "visible": (14,), "pose_vector": (48,),
-            "pose_mask": (48,), "heatmaps": (64, 64, 24), "has_label": ()}
+    dims = _target_shapes(size)
 
     def to_dict(i):
         vals = tf.numpy_function(load, [i], kinds)
