@@ -25,3 +25,68 @@ def bench_synth(size=64, n=4000, warmup=5000, seed=0, batch=500):
     print(f"synthetic people {size}x{size}, one process: first pass {first:,.0f} images/s "
           f"({warmup} samples), steady state {steady:,.0f} images/s ({n} new samples)")
     return steady
+
+
+def _flops_per_image(step_fn, batch):
+    """FLOPs of one traced call of ``step_fn`` (a ``tf.function``) per image, from TF's profiler
+    over the traced graph (forward, backward and optimiser ops), or None if it cannot tell."""
+    import tensorflow as tf
+
+    try:
+        graph = step_fn.get_concrete_function().graph
+        opts = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+        opts["output"] = "none"
+        total = tf.compat.v1.profiler.profile(graph, options=opts).total_float_ops
+    except Exception:        # noqa: BLE001 - the profiler is optional; the rate is the figure
+        return None
+    return total / batch if total else None
+
+
+def bench_train_step(family="semi_dgpose", width=1.0, batch=16, steps=5, warmup=2,
+                     jit_compile=False, seed=0, precision="float32"):
+    """Images/s and achieved GFLOP/s of one full training iteration (discriminator + generator
+    updates) on a fixed synthetic batch, warm (after tracing and ``warmup`` steps).
+
+    Half the batch is labelled, so both branches of the semi-supervised loss run. FLOPs are
+    counted by TF's graph profiler on the traced step (convolutions, matmuls, element-wise ops).
+    ``precision`` is a Keras dtype policy: ``"float32"`` or ``"mixed_bfloat16"`` (layers compute
+    in bfloat16 with float32 variables; losses and distributions stay float32).
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from .data import pipeline
+    from .models import get_family
+
+    keras.utils.set_random_seed(seed)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        model = get_family(family)(width=width)
+        model.compile()
+    finally:
+        keras.config.set_dtype_policy(previous)
+    data = next(iter(pipeline.synthetic_dataset(batch, batch, seed=seed, fraction=0.5,
+                                                heatmaps=family != "semi_dgpose")))
+    data = {k: tf.constant(v) for k, v in data.items()}
+    step = tf.function(lambda: model.train_step(data), jit_compile=jit_compile)
+    t0 = time.perf_counter()
+    step()
+    trace = time.perf_counter() - t0
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        logs = step()
+        float(logs["loss"])                     # wait for the step's results
+        times.append(time.perf_counter() - t0)
+    sec = float(np.median(times))
+    flops = _flops_per_image(step, batch)
+    rate = batch / sec
+    gflops = "n/a" if flops is None else f"{flops / 1e9:.1f} GFLOP/image, {rate * flops / 1e9:.0f} GFLOP/s"
+    print(f"{family} width {width:g} batch {batch} {precision}{' XLA' if jit_compile else ''}: "
+          f"{sec * 1000:.0f} ms/step (median of {steps}; first call {trace:.1f} s), "
+          f"{rate:.2f} images/s, {gflops}")
+    return rate

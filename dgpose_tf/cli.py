@@ -71,16 +71,31 @@ _skeletons.configure = _skeletons_args
 
 
 def _bench_args(p):
-    p.add_argument("what", choices=("synth",), help="what to measure")
+    p.add_argument("what", choices=("synth", "train-step"), help="what to measure")
     p.add_argument("--size", type=int, default=64, choices=(64, 128, 256))
-    p.add_argument("--n", type=int, default=4000, help="samples timed after the warm-up")
-    p.add_argument("--warmup", type=int, default=5000)
+    p.add_argument("--n", type=int, default=4000, help="samples timed after the warm-up (synth)")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="warm-up samples (synth, default 5000) or steps (train-step, default 2)")
+    p.add_argument("--family", default="semi_dgpose", help="model family (train-step)")
+    p.add_argument("--width", type=float, default=1.0, help="channel multiplier (train-step)")
+    p.add_argument("--batch", type=int, default=16, help="batch size (train-step)")
+    p.add_argument("--steps", type=int, default=5, help="timed steps (train-step)")
+    p.add_argument("--xla", action="store_true", help="jit_compile the step (train-step)")
+    p.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),
+                   help="Keras dtype policy of the layers (train-step)")
 
 
-@command("bench", "print throughput figures (synth: synthetic-people images/s)")
+@command("bench", "print throughput figures (synth: synthetic-people images/s; train-step: "
+                  "images/s and GFLOP/s of one training iteration)")
 def _bench(args):
-    from .bench import bench_synth
-    bench_synth(size=args.size, n=args.n, warmup=args.warmup)
+    from . import bench
+    if args.what == "synth":
+        bench.bench_synth(size=args.size, n=args.n,
+                          warmup=5000 if args.warmup is None else args.warmup)
+    else:
+        bench.bench_train_step(args.family, args.width, args.batch, steps=args.steps,
+                               warmup=2 if args.warmup is None else args.warmup,
+                               jit_compile=args.xla, precision=args.precision)
     return 0
 
 
@@ -139,6 +154,41 @@ def _train(args):
 
 
 _train.configure = _train_args
+
+
+def _evaluate_args(p):
+    p.add_argument("models", nargs="+", metavar="MODEL",
+                   help="a training run directory (config.json + weights) or a weights file")
+    p.add_argument("--seed", type=int, default=None, help="test-set seed (default: fixed)")
+    p.add_argument("--n", type=int, default=1000, help="number of test people")
+    p.add_argument("--out", default="dgpose_eval", help="folder for PNGs and metrics.json")
+    p.add_argument("--pose-model", help="a Semi-DGPose run used to estimate the pose of "
+                                        "reconstructions (PCK of reconstructions)")
+
+
+@command("evaluate", "metrics table of models on a fresh synthetic test set: PCK@0.5 and its "
+                     "curve, reconstruction and transfer PSNR/SSIM")
+def _evaluate(args):
+    from pathlib import Path
+
+    from .evaluate import TEST_SEED, evaluate, format_table, synthetic_test_set
+    from .fit import load_run
+
+    seed = TEST_SEED if args.seed is None else args.seed
+    data = synthetic_test_set(args.n, seed)
+    pose_model = None if args.pose_model is None else load_run(args.pose_model)[0]
+    rows = []
+    for target in args.models:
+        model, config = load_run(target)
+        name = config.get("name", Path(target).name)
+        rows.append(evaluate(model, args.n, seed, Path(args.out) / name, name, pose_model, data))
+        print(f"{name}: wrote {Path(args.out) / name}/{{metrics.json, examples.png"
+              f"{', pck_curve.png' if 'pck@0.5' in rows[-1] else ''}}}")
+    print(format_table(rows))
+    return 0
+
+
+_evaluate.configure = _evaluate_args
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_config", "make_strategy", "standard_callbacks", "ImageSummary", "run_config"]
+__all__ = ["load_config", "make_strategy", "standard_callbacks", "ImageSummary", "run_config",
+           "start_run", "training_dataset", "fit_and_save", "load_run"]
 
 _REQUIRED = ("name", "family", "model", "data", "train")
 
@@ -53,16 +54,18 @@ def make_strategy(name="default"):
 
 
 class ImageSummary:
-    """Factory of a Keras callback writing image grids to TensorBoard at each epoch end:
-    the input images, their reconstructions and the estimated poses drawn on the inputs."""
+    """Factory of a Keras callback writing image grids to TensorBoard at each epoch end: the
+    input images, their reconstructions and a pose drawn on the inputs, from the model's
+    ``preview(batch)`` → ``(reconstructions, joints)`` (Semi-DGPose: the estimated pose;
+    Conditional-DGPose: the conditioning pose)."""
 
-    def __new__(cls, log_dir, images, every=1):
+    def __new__(cls, log_dir, batch, every=1):
         import keras
         import tensorflow as tf
 
         from .pose.draw import draw_skeleton, image_grid
 
-        images = np.asarray(images, np.float32)
+        batch = {k: np.asarray(v) for k, v in batch.items()}
 
         class _Summary(keras.callbacks.Callback):
             def __init__(self):
@@ -73,20 +76,20 @@ class ImageSummary:
                 if epoch % every:
                     return
                 to_u8 = lambda x: np.clip((np.asarray(x) + 1) * 127.5, 0, 255).astype(np.uint8)
-                rec = to_u8(self.model.reconstruct(images))
-                inp = to_u8(images)
-                joints = np.asarray(self.model.estimate_pose(images))
-                poses = np.stack([draw_skeleton(im, j, thickness=1) for im, j in zip(inp, joints)])
+                rec, joints = self.model.preview(batch)
+                inp = to_u8(batch["image"])
+                poses = np.stack([draw_skeleton(im, j, thickness=1)
+                                  for im, j in zip(inp, np.asarray(joints))])
                 with self.writer.as_default():
-                    for name, pics in (("inputs", inp), ("reconstructions", rec),
-                                       ("estimated_pose", poses)):
+                    for name, pics in (("inputs", inp), ("reconstructions", to_u8(rec)),
+                                       ("pose", poses)):
                         tf.summary.image(name, image_grid(pics, cols=8)[None], step=epoch)
                 self.writer.flush()
 
         return _Summary()
 
 
-def standard_callbacks(out_dir, preview_images=None):
+def standard_callbacks(out_dir, preview_batch=None):
     import keras
 
     out = Path(out_dir)
@@ -95,9 +98,82 @@ def standard_callbacks(out_dir, preview_images=None):
            keras.callbacks.BackupAndRestore(str(out / "backup")),
            keras.callbacks.ModelCheckpoint(str(out / "last.weights.h5"), save_weights_only=True),
            keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False)]
-    if preview_images is not None:
-        cbs.append(ImageSummary(out / "tensorboard", preview_images))
+    if preview_batch is not None:
+        cbs.append(ImageSummary(out / "tensorboard", preview_batch))
     return cbs
+
+
+def start_run(config, strategy=None, output=None):
+    """Seed everything from ``config["seed"]``, create the output directory and the strategy:
+    returns ``(output_dir, strategy)``."""
+    import keras
+
+    keras.utils.set_random_seed(int(config.get("seed", 0)))
+    out = Path(output or config["output"])
+    out.mkdir(parents=True, exist_ok=True)
+    return out, make_strategy(strategy or config["train"].get("strategy", "default"))
+
+
+def training_dataset(data, batch_size, heatmaps):
+    """The endless training batches a config's ``data`` section names: ``"synthetic"`` (``seed``,
+    ``size``, labelled ``fraction``) or ``"shards"`` (``dir`` written by ``dgpose data synth`` or
+    a converter)."""
+    from .data import pipeline
+
+    source = data.get("source", "synthetic")
+    if source == "synthetic":
+        return pipeline.synthetic_dataset(None, batch_size, data.get("size", 64),
+                                          data.get("seed", 0), fraction=data.get("fraction", 1.0),
+                                          heatmaps=heatmaps)
+    if source == "shards":
+        return pipeline.shard_dataset(data["dir"], batch_size, data.get("fraction", 1.0),
+                                      heatmaps=heatmaps, shuffle=4096).repeat()
+    raise ValueError(f"data.source must be 'synthetic' or 'shards', got {source!r}")
+
+
+def fit_and_save(model, config, out, steps=None, heatmaps=True):
+    """``model.fit`` for ``train.steps`` steps (epochs of ``train.steps_per_epoch``) with the
+    standard callbacks, then ``<out>/<family>.weights.h5`` and ``<out>/config.json``."""
+    from .data import pipeline
+
+    train, data = config["train"], config["data"]
+    total = int(steps or train["steps"])
+    per_epoch = int(min(total, train.get("steps_per_epoch", 500)))
+    preview = next(iter(pipeline.synthetic_dataset(16, 16, seed=10_000 + data.get("seed", 0))))
+    saved = {k: v for k, v in config.items() if not k.startswith("_")}
+    (Path(out) / "config.json").write_text(json.dumps(saved, indent=1))
+    print(f"{config['family']}: {total} steps of batch {train.get('batch_size', 64)}, "
+          f"labelled fraction {data.get('fraction', 1.0)}")
+    history = model.fit(training_dataset(data, train.get("batch_size", 64), heatmaps),
+                        steps_per_epoch=per_epoch, epochs=max(1, total // per_epoch),
+                        callbacks=standard_callbacks(out, preview))
+    weights = Path(out) / f"{config['family']}.weights.h5"
+    model.save_weights(str(weights))
+    print(f"saved {weights}")
+    return history
+
+
+def load_run(path):
+    """``(model, config)`` of a finished training run: a directory holding ``config.json`` and
+    ``<family>.weights.h5`` (or ``last.weights.h5`` of an unfinished run), or one of those
+    weights files with ``config.json`` beside it."""
+    from .models import build_model
+
+    path = Path(path)
+    folder = path.parent if path.is_file() else path
+    cfg_file = folder / "config.json"
+    if not cfg_file.exists():
+        raise FileNotFoundError(f"{path} is not a training run: no config.json in {folder}")
+    config = json.loads(cfg_file.read_text())
+    if path.is_file():
+        weights = path
+    else:
+        weights = next((w for w in (folder / f"{config['family']}.weights.h5",
+                                    folder / "last.weights.h5") if w.exists()), None)
+        if weights is None:
+            raise FileNotFoundError(f"no {config['family']}.weights.h5 or last.weights.h5 in "
+                                    f"{folder}")
+    return build_model(config["family"], config["model"], weights), config
 
 
 def run_config(path, **overrides):

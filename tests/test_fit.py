@@ -9,11 +9,11 @@ from dgpose_tf import cli, fit
 REPO = Path(__file__).resolve().parents[1]
 
 
-def tiny_config(tmp_path, **data):
+def tiny_config(tmp_path, family="semi_dgpose", **data):
     folder = tmp_path / "training"
     (folder / "configs").mkdir(parents=True)
-    shutil.copy(REPO / "training" / "fit_semi_dgpose.py", folder)
-    config = {"name": "tiny", "family": "semi_dgpose", "model": {"width": 0.0625},
+    shutil.copy(REPO / "training" / f"fit_{family}.py", folder)
+    config = {"name": "tiny", "family": family, "model": {"width": 0.0625},
               "data": {"source": "synthetic", "seed": 1, "fraction": 0.5, **data},
               "mapper": {"steps": 2, "batch_size": 4},
               "train": {"steps": 4, "steps_per_epoch": 2, "batch_size": 4},
@@ -33,6 +33,24 @@ def test_dgpose_train_runs_the_family_script(tmp_path):
     # a second run reuses the trained Mapper
     model, _ = fit.run_config(path, steps=2, output=str(run))
     assert model.mapper.trainable is False
+
+
+def test_conditional_dgpose_fit_script(tmp_path):
+    path = tiny_config(tmp_path, family="conditional_dgpose")
+    model, history = fit.run_config(path)
+    assert (tmp_path / "run" / "conditional_dgpose.weights.h5").exists()
+    assert set(history.history) >= {"l1", "kl_z", "g_gan", "d_loss"}
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "training" / "configs").glob("*.json")),
+                         ids=lambda p: p.stem)
+def test_shipped_configs_name_their_script_and_model(path):
+    from dgpose_tf.models import get_family
+
+    config = fit.load_config(path)
+    assert config["name"] == path.stem
+    assert (REPO / "training" / f"fit_{config['family']}.py").exists()
+    get_family(config["family"]).from_config(config["model"])
 
 
 def test_config_errors_are_named(tmp_path):

@@ -74,6 +74,14 @@ def semi_dgpose_targets(joints14, visible14, size, heatmaps=True):
     return out
 
 
+def _synthetic_joints(joints33, visible33, size):
+    """14 joints, their visibility and the label mask of synthetic people: labels are every
+    joint inside the image, hidden or not (as motion capture labels Human3.6M)."""
+    j14, v14 = _TO14(joints33, visible33)
+    inside = ((joints33 >= 0) & (joints33 <= size - 1)).all(-1)
+    return j14, v14, _TO14(joints33, inside)[1]
+
+
 _NORMALISATIONS = ("tanh", "standard")
 
 
@@ -106,6 +114,10 @@ def synthetic_dataset(n=None, batch_size=64, size=64, seed=0, start=0, fraction=
                       normalise="tanh", heatmaps=True, extras=False):
     """Batches of freshly rendered synthetic people (``n`` samples, or endless if None).
 
+    The pose targets (``pose_vector``/``pose_mask``, ``heatmaps``) cover every joint inside the
+    image, hidden or not — full labels, as motion capture gives Human3.6M; ``visible`` is the
+    renderer's flag (in frame and not occluded).
+
     ``extras`` adds the masks, 3-D joints, limb depth labels and ids of the renderer.
     """
     import tensorflow as tf
@@ -120,10 +132,10 @@ def synthetic_dataset(n=None, batch_size=64, size=64, seed=0, start=0, fraction=
         first = start + int(b) * batch_size
         count = batch_size if n is None else min(batch_size, start + n - first)
         batch = people.batch(first, count)
-        j14, v14 = _TO14(batch["joints2d"], batch["visible"])
+        j14, v14, in14 = _synthetic_joints(batch["joints2d"], batch["visible"], size)
         idx = np.arange(first, first + count)
         out = {"image": batch["image"], "joints": j14.astype(np.float32), "visible": v14,
-               **semi_dgpose_targets(j14, v14, size, heatmaps),
+               **semi_dgpose_targets(j14, in14, size, heatmaps),
                "has_label": labelled_mask(idx, fraction), "index": idx.astype(np.int64)}
         if extras:
             out.update({k: batch[k] for k in ("mask", "joints3d", "limb_depth", "appearance_id",
@@ -153,7 +165,7 @@ def synthetic_dataset(n=None, batch_size=64, size=64, seed=0, start=0, fraction=
 
 def shard_dataset(directory, batch_size=64, fraction=1.0, normalise="tanh", heatmaps=True,
                   shuffle=None, seed=0):
-    """Batches from shards written by ``dgpose data synth`` (same dict as above)."""
+    """Batches from shards written by ``dgpose data synth`` (same dict and labels as above)."""
     import tensorflow as tf
 
     from .shards import read_meta, read_shards
@@ -166,8 +178,8 @@ def shard_dataset(directory, batch_size=64, fraction=1.0, normalise="tanh", heat
     ds = ds.batch(batch_size)
 
     def targets(idx, joints33, vis33):
-        j14, v14 = _TO14(joints33, vis33)
-        t = semi_dgpose_targets(j14, v14, size, heatmaps)
+        j14, v14, in14 = _synthetic_joints(joints33, vis33, size)
+        t = semi_dgpose_targets(j14, in14, size, heatmaps)
         out = [j14.astype(np.float32), v14, t["pose_vector"], t["pose_mask"]]
         if heatmaps:
             out.append(t["heatmaps"])

@@ -41,6 +41,7 @@ from keras import layers, ops
 
 from ..layers import ConvBlock, ResidualBlock, scaled
 from ..pose.heatmaps import POSE_VECTOR_DIM
+from .vaegan import VAEGAN, coupled_weight_decay, non_saturating_gan, tfd as _tfd
 
 __all__ = ["IMAGE_SIZE", "Z_DIM", "Y_DIM", "HEATMAP_CHANNELS", "Encoder", "Mapper", "Decoder",
            "Discriminator", "SemiDGPose", "MapperTrainer", "vector_to_joints",
@@ -52,9 +53,10 @@ Y_DIM = POSE_VECTOR_DIM          # 48
 HEATMAP_CHANNELS = 24
 
 
-def _tfd():
-    import tensorflow_probability as tfp
-    return tfp.distributions
+def _f32(x):
+    """Network outputs in float32 whatever the layers compute in (e.g. the ``mixed_bfloat16``
+    policy), so that distributions and losses are float32."""
+    return ops.cast(x, "float32")
 
 
 def _check_images(images, size=IMAGE_SIZE):
@@ -95,10 +97,15 @@ class _Net(keras.Model):
 
 @keras.saving.register_keras_serializable(package="dgpose_tf")
 class Encoder(_Net):
-    """x → (μ_z, σ_z, μ_y, σ_y): Table A1, layers 1–10 and the four FC heads."""
+    """x → (μ_z, σ_z, μ_y, σ_y): Table A1, layers 1–10 and the four FC heads.
 
-    def __init__(self, width=1.0, **kwargs):
+    ``pose_head=False`` drops the y heads (x → (μ_z, σ_z)): Conditional-DGPose's encoder, which
+    takes the image with its heatmaps (27 channels; the input depth comes from ``build``).
+    """
+
+    def __init__(self, width=1.0, pose_head=True, **kwargs):
         super().__init__(width, **kwargs)
+        self.pose_head = bool(pose_head)
         w = self.width
         self.blocks = [
             ConvBlock(scaled(64, w), 7, 2, 1, activation="leaky_relu", slope=0.01, name="conv1"),
@@ -111,14 +118,20 @@ class Encoder(_Net):
         self.flatten = layers.Flatten(name="flatten")
         self.mu_z = layers.Dense(Z_DIM, name="mu_z")
         self.sigma_z = layers.Dense(Z_DIM, name="sigma_z")
-        self.mu_y = layers.Dense(Y_DIM, name="mu_y")
-        self.sigma_y = layers.Dense(Y_DIM, name="sigma_y")
+        self.heads = [self.mu_z, self.sigma_z]
+        if self.pose_head:
+            self.mu_y = layers.Dense(Y_DIM, name="mu_y")
+            self.sigma_y = layers.Dense(Y_DIM, name="sigma_y")
+            self.heads += [self.mu_y, self.sigma_y]
+
+    def get_config(self):
+        return {**super().get_config(), "pose_head": self.pose_head}
 
     def build(self, input_shape=(None, IMAGE_SIZE, IMAGE_SIZE, 3)):
         shape = _build_chain(self.blocks, tuple(input_shape))
         self.flatten.build(shape)
         flat = (shape[0], shape[1] * shape[2] * shape[3])
-        for head in (self.mu_z, self.sigma_z, self.mu_y, self.sigma_y):
+        for head in self.heads:
             head.build(flat)
         self.built = True
 
@@ -130,8 +143,9 @@ class Encoder(_Net):
 
     def call(self, images, training=None):
         h = self.flatten(self.features(images, training=training))
-        return (self.mu_z(h), ops.softplus(self.sigma_z(h)) + 1e-4,
-                self.mu_y(h), ops.softplus(self.sigma_y(h)) + 1e-4)
+        z = (self.mu_z(h), ops.softplus(self.sigma_z(h)) + 1e-4)
+        out = z + (self.mu_y(h), ops.softplus(self.sigma_y(h)) + 1e-4) if self.pose_head else z
+        return tuple(_f32(t) for t in out)
 
 
 @keras.saving.register_keras_serializable(package="dgpose_tf")
@@ -154,7 +168,7 @@ class Mapper(_Net):
         x = self.reshape(pose_vectors)
         for block in self.blocks:
             x = block(x, training=training)
-        return x
+        return _f32(x)
 
 
 @keras.saving.register_keras_serializable(package="dgpose_tf")
@@ -191,7 +205,7 @@ class Decoder(_Net):
         x = self.concat([x, heatmaps])
         for block in self.convs:
             x = block(x, training=training)
-        return self.out(x, training=training)
+        return _f32(self.out(x, training=training))
 
 
 @keras.saving.register_keras_serializable(package="dgpose_tf")
@@ -216,12 +230,7 @@ class Discriminator(_Net):
         x = images
         for block in self.blocks:
             x = block(x, training=training)
-        return self.flatten(x)
-
-
-def coupled_weight_decay(grads, variables, decay):
-    """Caffe/PyTorch-style L2 weight decay: ``g + decay · w`` for every gradient."""
-    return [None if g is None else g + decay * v for g, v in zip(grads, variables)]
+        return _f32(self.flatten(x))
 
 
 @keras.saving.register_keras_serializable(package="dgpose_tf")
@@ -257,9 +266,6 @@ class MapperTrainer(keras.Model):
         return {"loss": self.tracker.result()}
 
 
-_LOG_NAMES = ("loss", "l1", "kl_y", "kl_z", "pose_reg", "g_gan", "d_loss", "d_real", "d_fake")
-
-
 def vector_to_joints(pose_vectors, size=IMAGE_SIZE):
     """The 14 joints in pixels ``(B, 14, 2)`` from pose vectors ``(B, 48)`` (tensor version of
     :func:`dgpose_tf.pose.pose_vector_to_joints`)."""
@@ -268,7 +274,7 @@ def vector_to_joints(pose_vectors, size=IMAGE_SIZE):
 
 
 @keras.saving.register_keras_serializable(package="dgpose_tf")
-class SemiDGPose(keras.Model):
+class SemiDGPose(VAEGAN):
     """Encoder + frozen Mapper + decoder + discriminator, with the paper's applications.
 
     ``call(images)`` reconstructs with posterior means (deterministic), the mode used by tests and
@@ -284,8 +290,7 @@ class SemiDGPose(keras.Model):
         self.decoder = Decoder(self.width, name="decoder")
         self.discriminator = Discriminator(self.width, name="discriminator")
         self.mapper.trainable = False    # trained offline first, then frozen (paper §3)
-        self.alpha, self.gamma, self.weight_decay = 100.0, 1.0, 5e-4
-        self.trackers = {n: keras.metrics.Mean(name=n) for n in _LOG_NAMES}
+        self.alpha, self.gamma = 100.0, 1.0
 
     def build(self, input_shape=(None, IMAGE_SIZE, IMAGE_SIZE, 3)):
         self.encoder.build(input_shape)
@@ -302,25 +307,14 @@ class SemiDGPose(keras.Model):
         return cls(**config)
 
     # --- training --------------------------------------------------------------------------------
+    LOSS_TERMS = ("loss", "l1", "kl_y", "kl_z", "pose_reg", "g_gan")
+
     def compile(self, optimizer=None, d_optimizer=None, alpha=100.0, gamma=1.0,
                 weight_decay=5e-4, learning_rate=1e-4, **kwargs):
-        """Adam (lr 1e-4, β as Keras defaults) for encoder+decoder and for the discriminator.
-
-        Call inside the distribution strategy's scope; the discriminator's optimizer is built
-        here explicitly (keras-team/keras#23085).
-        """
-        optimizer = optimizer or keras.optimizers.Adam(learning_rate)
-        super().compile(optimizer=optimizer, **kwargs)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(learning_rate)
-        if not self.built:
-            self.build()
-        self.optimizer.build(self.generator_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.alpha, self.gamma, self.weight_decay = float(alpha), float(gamma), float(weight_decay)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
+        """Adam (lr 1e-4) for encoder+decoder and for the discriminator (see :class:`VAEGAN`);
+        α weighs the pose regression, γ the labelled samples."""
+        super().compile(optimizer, d_optimizer, weight_decay, learning_rate, **kwargs)
+        self.alpha, self.gamma = float(alpha), float(gamma)
 
     @property
     def generator_variables(self):
@@ -344,51 +338,11 @@ class SemiDGPose(keras.Model):
         pose_reg = has * self.alpha * sq / tf.maximum(tf.reduce_sum(valid, -1), 1.0)
         l1 = tf.reduce_sum(tf.abs(x - x_hat), [1, 2, 3])
         d_fake = self.discriminator(x_hat, training=training)[:, 0]
-        g_gan = -tf.math.log(tf.maximum(d_fake, 1e-7))
+        g_gan = non_saturating_gan(d_fake)
         weight = 1.0 + (self.gamma - 1.0) * has               # γ on labelled samples
         total = weight * (kl_z + kl_y + pose_reg + l1 + g_gan)
         return {"loss": total, "l1": l1, "kl_y": kl_y, "kl_z": kl_z, "pose_reg": pose_reg,
                 "g_gan": g_gan, "y_decoded": y, "x_hat": x_hat}
-
-    def _decayed(self, grads, variables):
-        return coupled_weight_decay(grads, variables, self.weight_decay)
-
-    def train_step(self, batch):
-        import tensorflow as tf
-
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            out = self.generator_losses(batch, training=True)
-            g_loss = tf.reduce_mean(out["loss"]) / replicas
-        g_vars = self.generator_variables
-        grads = self._decayed(tape.gradient(g_loss, g_vars), g_vars)
-        self.optimizer.apply_gradients(zip(grads, g_vars))
-
-        x_fake = tf.stop_gradient(out["x_hat"])
-        with tf.GradientTape() as tape:
-            d_real = self.discriminator(batch["image"], training=True)[:, 0]
-            d_fake = self.discriminator(x_fake, training=True)[:, 0]
-            d_loss_each = -tf.math.log(tf.maximum(d_real, 1e-7)) - \
-                tf.math.log(tf.maximum(1.0 - d_fake, 1e-7))
-            d_loss = tf.reduce_mean(d_loss_each) / replicas
-        d_vars = self.discriminator.trainable_variables
-        d_grads = self._decayed(tape.gradient(d_loss, d_vars), d_vars)
-        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
-
-        logs = {k: tf.reduce_mean(out[k]) for k in ("loss", "l1", "kl_y", "kl_z", "pose_reg",
-                                                     "g_gan")}
-        logs.update(d_loss=tf.reduce_mean(d_loss_each), d_real=tf.reduce_mean(d_real),
-                    d_fake=tf.reduce_mean(d_fake))
-        for k, v in logs.items():
-            self.trackers[k].update_state(v)
-        return {k: t.result() for k, t in self.trackers.items()}
-
-    def test_step(self, batch):
-        out = self.generator_losses(batch, training=False)
-        for k in ("loss", "l1", "kl_y", "kl_z", "pose_reg", "g_gan"):
-            self.trackers[k].update_state(ops.mean(out[k]))
-        return {k: self.trackers[k].result() for k in ("loss", "l1", "kl_y", "kl_z", "pose_reg",
-                                                       "g_gan")}
 
     # --- distributions -------------------------------------------------------------------------
     def posterior(self, images, training=False):
@@ -397,11 +351,6 @@ class SemiDGPose(keras.Model):
         mu_z, s_z, mu_y, s_y = self.encoder(images, training=training)
         tfd = _tfd()
         return (tfd.MultivariateNormalDiag(mu_y, s_y), tfd.MultivariateNormalDiag(mu_z, s_z))
-
-    @staticmethod
-    def prior(dim, dtype="float32"):
-        tfd = _tfd()
-        return tfd.MultivariateNormalDiag(ops.zeros((dim,), dtype), ops.ones((dim,), dtype))
 
     # --- applications --------------------------------------------------------------------------
     def generate(self, pose_vectors, z, training=False):
@@ -416,6 +365,10 @@ class SemiDGPose(keras.Model):
     def call(self, images, training=False):
         y, z = self.encode(images)
         return self.generate(y, z, training=training)
+
+    def preview(self, batch):
+        """``(reconstructions, estimated joints)`` of a batch, for training image summaries."""
+        return self.reconstruct(batch["image"]), self.estimate_pose(batch["image"])
 
     def estimate_pose(self, images):
         """The 14 Semi-DGPose joints in pixels of the 64×64 image, ``(B, 14, 2)``."""

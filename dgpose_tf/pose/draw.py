@@ -6,7 +6,7 @@ import numpy as np
 
 from .skeletons import get_skeleton
 
-__all__ = ["draw_skeleton", "heatmap_overlay", "image_grid"]
+__all__ = ["draw_skeleton", "heatmap_overlay", "image_grid", "line_plot"]
 
 
 def draw_skeleton(image, joints, visible=None, skeleton="semi_dgpose14", thickness=None,
@@ -68,3 +68,47 @@ def image_grid(images, cols, pad=2, value=255):
         r, q = divmod(i, cols)
         out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + q * (w + pad): pad + q * (w + pad) + w] = im
     return out
+
+
+_PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189),
+            (140, 86, 75)]
+
+
+def line_plot(series, xlabel="", ylabel="", title="", size=(560, 400), ylim=(0.0, 1.0)):
+    """A line chart as an RGB image: ``series`` maps a legend label to ``(x, y)`` arrays."""
+    import cv2
+
+    w, h = size
+    left, right, top, bottom = 60, 20, 30, 45
+    img = np.full((h, w, 3), 255, np.uint8)
+    xs = np.concatenate([np.asarray(x, float) for x, _ in series.values()])
+    x0, x1 = float(xs.min()), float(xs.max())
+    y0, y1 = ylim
+    to_px = lambda x, y: (left + (x - x0) / max(x1 - x0, 1e-12) * (w - left - right),
+                          h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for k in range(6):                                   # grid and tick labels
+        fx, fy = x0 + k * (x1 - x0) / 5, y0 + k * (y1 - y0) / 5
+        px, _ = to_px(fx, y0)
+        _, py = to_px(x0, fy)
+        cv2.line(img, (int(px), top), (int(px), h - bottom), (225, 225, 225), 1)
+        cv2.line(img, (left, int(py)), (w - right, int(py)), (225, 225, 225), 1)
+        cv2.putText(img, f"{fx:.2g}", (int(px) - 10, h - bottom + 16), font, 0.4, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+        cv2.putText(img, f"{fy:.2g}", (8, int(py) + 4), font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.rectangle(img, (left, top), (w - right, h - bottom), (0, 0, 0), 1)
+    for i, (name, (x, y)) in enumerate(series.items()):
+        colour = _PALETTE[i % len(_PALETTE)]
+        pts = np.array([to_px(a, b) for a, b in zip(np.asarray(x, float), np.asarray(y, float))])
+        cv2.polylines(img, [np.round(pts * 16).astype(np.int32)], False, colour, 2, cv2.LINE_AA,
+                      4)
+        cv2.line(img, (left + 10, top + 14 + 16 * i), (left + 30, top + 14 + 16 * i), colour, 2)
+        cv2.putText(img, name, (left + 36, top + 18 + 16 * i), font, 0.4, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    cv2.putText(img, xlabel, (w // 2 - 4 * len(xlabel), h - 10), font, 0.45, (0, 0, 0), 1,
+                cv2.LINE_AA)
+    cv2.putText(img, ylabel, (left, top - 16 if not title else top - 4), font, 0.45, (0, 0, 0),
+                1, cv2.LINE_AA)
+    if title:
+        cv2.putText(img, title, (left, 16), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    return img

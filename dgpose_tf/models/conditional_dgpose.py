@@ -1,0 +1,136 @@
+"""Conditional-DGPose (de Bem et al., IJCV 2020): a conditional VAE-GAN on pose heatmaps.
+
+The encoder sees the image together with its 24 pose heatmaps and gives q(z|x, h); the decoder
+sees z and the heatmaps; a discriminator judges real images vs reconstructions. Loss (slides,
+"Architecture of Conditional-DGPose"): KL(q(z|x, h)‖p(z)) + L1 + adversarial, fully supervised.
+
+The slides give no layer table for this model, so it reuses Semi-DGPose's blocks (Table A1),
+stated here once:
+
+* encoder = Semi-DGPose's encoder (layers 1–10, μ_z/σ_z heads, no y heads) on the 27-channel
+  concatenation image ⊕ heatmaps — the usual way a CVAE encoder is conditioned on a spatial map;
+* decoder = Semi-DGPose's decoder (z up to 32×32, concatenated with the heatmaps at 64×64);
+* discriminator = Semi-DGPose's discriminator (unconditional, as the slides draw it);
+* p(z) = N(0, I), z of 100 dimensions; L1 summed over pixels; non-saturating GAN term; Adam
+  lr 1e-4, coupled weight decay 5e-4 (the Semi-DGPose settings; see :mod:`.vaegan`).
+
+Heatmaps are the 24-channel Semi-DGPose representation in [0, 1]
+(:func:`dgpose_tf.pose.semi_dgpose_heatmaps`; :func:`heatmaps_from_joints` here).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from ..pose.heatmaps import semi_dgpose_heatmaps
+from .semi_dgpose import (HEATMAP_CHANNELS, IMAGE_SIZE, Z_DIM, Decoder, Discriminator, Encoder,
+                          _check_images)
+from .vaegan import VAEGAN, non_saturating_gan, tfd
+
+__all__ = ["ConditionalDGPose", "heatmaps_from_joints"]
+
+
+def heatmaps_from_joints(joints, visible=None, size=IMAGE_SIZE):
+    """The 24 condition heatmaps ``(B, 64, 64, 24)`` of 14 Semi-DGPose joints ``(B, 14, 2)``
+    given in pixels of a ``size``×``size`` image."""
+    joints = np.asarray(joints, np.float32) * (IMAGE_SIZE / float(size))
+    return semi_dgpose_heatmaps(joints, visible, IMAGE_SIZE).astype(np.float32)
+
+
+def _check_heatmaps(heatmaps, images=None):
+    shape = tuple(heatmaps.shape)
+    if len(shape) != 4 or shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, HEATMAP_CHANNELS):
+        raise ValueError(f"Conditional-DGPose takes heatmaps of shape (batch, {IMAGE_SIZE}, "
+                         f"{IMAGE_SIZE}, {HEATMAP_CHANNELS}); got {shape}")
+    if images is not None and images.shape[0] is not None and shape[0] is not None \
+            and images.shape[0] != shape[0]:
+        raise ValueError(f"{images.shape[0]} images but {shape[0]} heatmaps")
+
+
+@keras.saving.register_keras_serializable(package="dgpose_tf")
+class ConditionalDGPose(VAEGAN):
+    """Encoder q(z|x, h) + decoder G(z, h) + discriminator, with the slides' applications.
+
+    ``call((images, heatmaps))`` reconstructs with the posterior mean (deterministic).
+    """
+
+    LOSS_TERMS = ("loss", "l1", "kl_z", "g_gan")
+
+    def __init__(self, width=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.width = float(width)
+        self.encoder = Encoder(self.width, pose_head=False, name="encoder")
+        self.decoder = Decoder(self.width, name="decoder")
+        self.discriminator = Discriminator(self.width, name="discriminator")
+
+    def build(self, input_shape=None):
+        self.encoder.build((None, IMAGE_SIZE, IMAGE_SIZE, 3 + HEATMAP_CHANNELS))
+        self.decoder.build(((None, Z_DIM), (None, IMAGE_SIZE, IMAGE_SIZE, HEATMAP_CHANNELS)))
+        self.discriminator.build((None, IMAGE_SIZE, IMAGE_SIZE, 3))
+        self.built = True
+
+    def get_config(self):
+        return {"width": self.width, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @property
+    def generator_variables(self):
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    def generator_losses(self, batch, training=True):
+        """Per-sample KL + L1 + GAN ``(B,)`` and the reconstructions."""
+        x = batch["image"]
+        h = ops.cast(batch["heatmaps"], x.dtype)
+        q_z = self.posterior(x, h, training=training)
+        x_hat = self.decoder([q_z.sample(), h], training=training)
+        kl_z = tfd().kl_divergence(q_z, self.prior(Z_DIM, x.dtype))
+        l1 = ops.sum(ops.abs(x - x_hat), [1, 2, 3])
+        g_gan = non_saturating_gan(self.discriminator(x_hat, training=training)[:, 0])
+        return {"loss": kl_z + l1 + g_gan, "l1": l1, "kl_z": kl_z, "g_gan": g_gan,
+                "x_hat": x_hat}
+
+    # --- distributions and applications ---------------------------------------------------------
+    def posterior(self, images, heatmaps, training=False):
+        """q(z|x, h) as a ``tfd.MultivariateNormalDiag``."""
+        _check_images(images)
+        _check_heatmaps(heatmaps, images)
+        mu, sigma = self.encoder(ops.concatenate([images, ops.cast(heatmaps, images.dtype)], -1),
+                                 training=training)
+        return tfd().MultivariateNormalDiag(mu, sigma)
+
+    def encode(self, images, heatmaps, deterministic=True):
+        """Appearance codes z: posterior means, or one reparameterised sample."""
+        q_z = self.posterior(images, heatmaps)
+        return q_z.mean() if deterministic else q_z.sample()
+
+    def generate(self, heatmaps, z, training=False):
+        """G(z, h)."""
+        _check_heatmaps(heatmaps)
+        return self.decoder([z, heatmaps], training=training)
+
+    def call(self, inputs, training=False):
+        images, heatmaps = inputs
+        return self.generate(heatmaps, self.encode(images, heatmaps), training=training)
+
+    def preview(self, batch):
+        """``(reconstructions, conditioning joints)`` of a batch, for training image summaries."""
+        return self.reconstruct(batch["image"], batch["heatmaps"]), batch["joints"]
+
+    def reconstruct(self, images, heatmaps, deterministic=True):
+        """Reconstruction in the same pose (slides, application 1)."""
+        return self.generate(heatmaps, self.encode(images, heatmaps, deterministic))
+
+    def transfer(self, images, heatmaps, target_heatmaps):
+        """Pose transfer / manipulation (application 2): the people of ``images`` (in the pose of
+        ``heatmaps``) redrawn in the pose of ``target_heatmaps``."""
+        return self.generate(target_heatmaps, self.encode(images, heatmaps))
+
+    def sample(self, heatmaps, seed=None):
+        """Conditional generation (application 3): one new person per heatmap set, z ~ p(z)."""
+        z = self.prior(Z_DIM).sample(ops.shape(heatmaps)[0], seed=seed)
+        return self.generate(heatmaps, z)

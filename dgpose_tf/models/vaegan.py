@@ -1,0 +1,106 @@
+"""The VAE-GAN training machinery shared by Semi-DGPose and Conditional-DGPose.
+
+A subclass defines ``LOSS_TERMS`` (names of the per-sample generator terms it logs),
+``generator_variables`` (encoder + decoder) and ``generator_losses(batch, training)`` returning
+per-sample tensors ``(B,)`` for each term, the total ``"loss"`` and the reconstructions
+``"x_hat"``. This base class supplies:
+
+* ``compile``: Adam for the generator and for the discriminator (lr 1e-4, Keras's default β, as
+  both papers), the discriminator's optimizer built explicitly (keras-team/keras#23085), coupled
+  L2 weight decay (Caffe / PyTorch Adam, not AdamW);
+* ``train_step``: one generator update, then one discriminator update by cross-entropy on real
+  images vs the (stopped-gradient) reconstructions. Each replica divides its mean loss by
+  ``num_replicas_in_sync`` because Keras sums gradients across replicas; logs are unscaled;
+* ``test_step`` and the N(0, I) prior as a ``tfd.MultivariateNormalDiag``.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+__all__ = ["VAEGAN", "coupled_weight_decay", "tfd"]
+
+
+def tfd():
+    import tensorflow_probability as tfp
+    return tfp.distributions
+
+
+def coupled_weight_decay(grads, variables, decay):
+    """Caffe/PyTorch-style L2 weight decay: ``g + decay · w`` for every gradient."""
+    return [None if g is None else g + decay * v for g, v in zip(grads, variables)]
+
+
+def non_saturating_gan(d_fake):
+    """The generator's GAN term −log D(G(·)) per sample."""
+    return -ops.log(ops.maximum(d_fake, 1e-7))
+
+
+class VAEGAN(keras.Model):
+    LOSS_TERMS = ("loss", "l1", "kl_z", "g_gan")
+    D_TERMS = ("d_loss", "d_real", "d_fake")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.weight_decay = 5e-4
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in self.LOSS_TERMS + self.D_TERMS}
+
+    def compile(self, optimizer=None, d_optimizer=None, weight_decay=5e-4, learning_rate=1e-4,
+                **kwargs):
+        """Call inside the distribution strategy's scope."""
+        optimizer = optimizer or keras.optimizers.Adam(learning_rate)
+        super().compile(optimizer=optimizer, **kwargs)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(learning_rate)
+        if not self.built:
+            self.build()
+        self.optimizer.build(self.generator_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.weight_decay = float(weight_decay)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @staticmethod
+    def prior(dim, dtype="float32"):
+        """N(0, I) of ``dim`` dimensions ("weak Gaussian priors")."""
+        return tfd().MultivariateNormalDiag(ops.zeros((dim,), dtype), ops.ones((dim,), dtype))
+
+    def _decayed(self, grads, variables):
+        return coupled_weight_decay(grads, variables, self.weight_decay)
+
+    def train_step(self, batch):
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            out = self.generator_losses(batch, training=True)
+            g_loss = tf.reduce_mean(out["loss"]) / replicas
+        g_vars = self.generator_variables
+        grads = self._decayed(tape.gradient(g_loss, g_vars), g_vars)
+        self.optimizer.apply_gradients(zip(grads, g_vars))
+
+        x_fake = tf.stop_gradient(out["x_hat"])
+        with tf.GradientTape() as tape:
+            d_real = self.discriminator(batch["image"], training=True)[:, 0]
+            d_fake = self.discriminator(x_fake, training=True)[:, 0]
+            d_loss_each = -tf.math.log(tf.maximum(d_real, 1e-7)) - \
+                tf.math.log(tf.maximum(1.0 - d_fake, 1e-7))
+            d_loss = tf.reduce_mean(d_loss_each) / replicas
+        d_vars = self.discriminator.trainable_variables
+        d_grads = self._decayed(tape.gradient(d_loss, d_vars), d_vars)
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+
+        logs = {k: tf.reduce_mean(out[k]) for k in self.LOSS_TERMS}
+        logs.update(d_loss=tf.reduce_mean(d_loss_each), d_real=tf.reduce_mean(d_real),
+                    d_fake=tf.reduce_mean(d_fake))
+        for k, v in logs.items():
+            self.trackers[k].update_state(v)
+        return {k: t.result() for k, t in self.trackers.items()}
+
+    def test_step(self, batch):
+        out = self.generator_losses(batch, training=False)
+        for k in self.LOSS_TERMS:
+            self.trackers[k].update_state(ops.mean(out[k]))
+        return {k: self.trackers[k].result() for k in self.LOSS_TERMS}
