@@ -8,7 +8,8 @@ not load TensorFlow; ``dgpose_tf.pose`` is NumPy-only, ``dgpose_tf.geometry`` an
 from ._lazy import lazy_submodules
 from ._version import __version__
 
-_SUBMODULES = ("pose", "data", "geometry", "layers", "models", "metrics", "fit", "cli")
+_SUBMODULES = ("pose", "data", "geometry", "layers", "models", "metrics", "fit", "evaluate",
+               "serving", "zoo", "cli")
 
 __all__ = ["__version__", *_SUBMODULES]
 

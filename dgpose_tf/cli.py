@@ -144,12 +144,14 @@ def _train_args(p):
     p.add_argument("--steps", type=int, help="override train.steps")
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"))
     p.add_argument("--output", help="override the config's output directory")
+    p.add_argument("--data-dir", help="folder of the dataset's files (configs of real data sets)")
 
 
 @command("train", "train a model from a config (runs training/fit_<family>.py)")
 def _train(args):
     from .fit import run_config
-    run_config(args.config, steps=args.steps, strategy=args.strategy, output=args.output)
+    run_config(args.config, data_dir=args.data_dir, steps=args.steps, strategy=args.strategy,
+               output=args.output)
     return 0
 
 
@@ -158,12 +160,26 @@ _train.configure = _train_args
 
 def _evaluate_args(p):
     p.add_argument("models", nargs="+", metavar="MODEL",
-                   help="a training run directory (config.json + weights) or a weights file")
+                   help="a zoo name, a training run directory (config.json + weights) or a "
+                        "weights file")
     p.add_argument("--seed", type=int, default=None, help="test-set seed (default: fixed)")
     p.add_argument("--n", type=int, default=1000, help="number of test people")
     p.add_argument("--out", default="dgpose_eval", help="folder for PNGs and metrics.json")
-    p.add_argument("--pose-model", help="a Semi-DGPose run used to estimate the pose of "
-                                        "reconstructions (PCK of reconstructions)")
+    p.add_argument("--pose-model", help="a Semi-DGPose (zoo name or run) that estimates the "
+                                        "pose of reconstructions (PCK of reconstructions)")
+
+
+def _keras_model(target):
+    """``(Keras model, name)`` of a zoo name or a training run folder / weights file."""
+    from pathlib import Path
+
+    from . import zoo
+    from .fit import load_run
+
+    if not Path(target).exists() and zoo._NAME.fullmatch(target):
+        return zoo.load(target, format="keras"), target
+    model, config = load_run(target)
+    return model, config.get("name", Path(target).name)
 
 
 @command("evaluate", "metrics table of models on a fresh synthetic test set: PCK@0.5 and its "
@@ -172,15 +188,13 @@ def _evaluate(args):
     from pathlib import Path
 
     from .evaluate import TEST_SEED, evaluate, format_table, synthetic_test_set
-    from .fit import load_run
 
     seed = TEST_SEED if args.seed is None else args.seed
     data = synthetic_test_set(args.n, seed)
-    pose_model = None if args.pose_model is None else load_run(args.pose_model)[0]
+    pose_model = None if args.pose_model is None else _keras_model(args.pose_model)[0]
     rows = []
     for target in args.models:
-        model, config = load_run(target)
-        name = config.get("name", Path(target).name)
+        model, name = _keras_model(target)
         rows.append(evaluate(model, args.n, seed, Path(args.out) / name, name, pose_model, data))
         print(f"{name}: wrote {Path(args.out) / name}/{{metrics.json, examples.png"
               f"{', pck_curve.png' if 'pck@0.5' in rows[-1] else ''}}}")
@@ -189,6 +203,67 @@ def _evaluate(args):
 
 
 _evaluate.configure = _evaluate_args
+
+
+def _zoo_args(p):
+    sub = p.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="list the entries (with whether their files are here)")
+    ls.add_argument("pattern", nargs="?", default="*")
+    inf = sub.add_parser("info", help="print an entry's card")
+    inf.add_argument("name")
+    reg = sub.add_parser("register", help="register a training run as an entry in $DGPOSE_HOME")
+    reg.add_argument("run", help="training run folder (config.json + weights)")
+    reg.add_argument("--name", help="entry name (default: the run's config name)")
+    reg.add_argument("--overwrite", action="store_true")
+    cfg = sub.add_parser("serving-config", help="write the TF Serving models.config of a folder")
+    cfg.add_argument("--base", default=None, help="model base folder (default: saved_models/)")
+
+
+@command("zoo", "the model zoo: list, info, register a trained run, TF Serving config")
+def _zoo(args):
+    import json
+
+    from . import zoo
+    if args.zoo_command == "list":
+        for name in zoo.list_models(args.pattern):
+            card = zoo.info(name)
+            shipped = "weights" if card.get("files") else "no weights (train your own)"
+            print(f"{name:36s} {card.get('family', ''):20s} {shipped}")
+    elif args.zoo_command == "info":
+        print(json.dumps(zoo.info(args.name), indent=1))
+    elif args.zoo_command == "register":
+        card = zoo.register(args.run, args.name, args.overwrite)
+        print(f"registered {card['name']} in {zoo.home() / card['name']}; "
+              f"dgpose_tf.zoo.load({card['name']!r}) now finds it")
+    else:
+        from pathlib import Path
+
+        from .serving import models_config
+        base = Path(args.base) if args.base else zoo.BUNDLED_MODELS
+        (base / "models.config").write_text(models_config(base))
+        print(f"wrote {base / 'models.config'}")
+    return 0
+
+
+_zoo.configure = _zoo_args
+
+
+def _export_args(p):
+    p.add_argument("name", help="a zoo name or a training run folder")
+    p.add_argument("--to", required=True, help="version folder to write, e.g. "
+                                               "/srv/models/NAME/1")
+
+
+@command("export", "export a model as a SavedModel with named signatures (TF Serving layout)")
+def _export(args):
+    from .serving import export
+
+    model, _ = _keras_model(args.name)
+    print(f"exported {export(model, args.to)}")
+    return 0
+
+
+_export.configure = _export_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,9 +285,11 @@ def main(argv=None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
+    from .zoo import ZooError
+
     try:
         return int(args.func(args) or 0)
-    except (ValueError, KeyError, FileNotFoundError) as exc:
+    except (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError, ZooError) as exc:
         print(f"dgpose {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

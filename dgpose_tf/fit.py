@@ -114,21 +114,47 @@ def start_run(config, strategy=None, output=None):
     return out, make_strategy(strategy or config["train"].get("strategy", "default"))
 
 
+# data.source → (module of dgpose_tf.data, loader, its keyword arguments for the training split)
+LOADERS = {"h36m": ("h36m", "load_h36m_npz", {"split": "train"}),
+           "deepfashion": ("deepfashion", "load_deepfashion_annotations", {}),
+           "chictopiaplus": ("chictopia", "load_chictopia", {"split": "train"})}
+
+
 def training_dataset(data, batch_size, heatmaps):
     """The endless training batches a config's ``data`` section names: ``"synthetic"`` (``seed``,
-    ``size``, labelled ``fraction``) or ``"shards"`` (``dir`` written by ``dgpose data synth`` or
-    a converter)."""
+    ``size``, labelled ``fraction``), ``"shards"`` (``dir`` written by ``dgpose data synth``) or
+    a dataset in its official format (``"h36m"``, ``"deepfashion"``, ``"chictopiaplus"``: files
+    under ``dir`` — set by ``dgpose train --data-dir`` — with ``annotations`` naming the
+    annotation file inside it)."""
+    import importlib
+
     from .data import pipeline
 
     source = data.get("source", "synthetic")
+    fraction = data.get("fraction", 1.0)
     if source == "synthetic":
         return pipeline.synthetic_dataset(None, batch_size, data.get("size", 64),
-                                          data.get("seed", 0), fraction=data.get("fraction", 1.0),
+                                          data.get("seed", 0), fraction=fraction,
                                           heatmaps=heatmaps)
     if source == "shards":
-        return pipeline.shard_dataset(data["dir"], batch_size, data.get("fraction", 1.0),
-                                      heatmaps=heatmaps, shuffle=4096).repeat()
-    raise ValueError(f"data.source must be 'synthetic' or 'shards', got {source!r}")
+        return pipeline.shard_dataset(data["dir"], batch_size, fraction, heatmaps=heatmaps,
+                                      shuffle=4096).repeat()
+    if source in LOADERS:
+        if not data.get("dir"):
+            raise ValueError(f"data.dir is not set: pass --data-dir with the {source} files "
+                             f"(see the config's 'about')")
+        root = Path(data["dir"])
+        if not root.is_dir():
+            raise FileNotFoundError(f"data directory not found: {root}")
+        module, loader, kwargs = LOADERS[source]
+        fn = getattr(importlib.import_module(f"dgpose_tf.data.{module}"), loader)
+        records = fn(root / data["annotations"] if data.get("annotations") else root,
+                     **{**kwargs, **data.get("loader_args", {})})
+        return pipeline.records_dataset(records, batch_size, data.get("size", 64), fraction,
+                                        data.get("normalise", "tanh"), heatmaps,
+                                        cache=data.get("cache")).repeat()
+    raise ValueError(f"data.source must be 'synthetic', 'shards' or one of "
+                     f"{', '.join(LOADERS)}; got {source!r}")
 
 
 def fit_and_save(model, config, out, steps=None, heatmaps=True):
@@ -176,9 +202,12 @@ def load_run(path):
     return build_model(config["family"], config["model"], weights), config
 
 
-def run_config(path, **overrides):
-    """Run the fit script of a config's family (``training/fit_<family>.py``)."""
+def run_config(path, data_dir=None, **overrides):
+    """Run the fit script of a config's family (``training/fit_<family>.py``); ``data_dir``
+    sets ``data.dir`` (the dataset's files)."""
     config = load_config(path)
+    if data_dir is not None:
+        config["data"]["dir"] = str(data_dir)
     candidates = [Path(config["_path"]).parent / f"fit_{config['family']}.py",
                   Path(config["_path"]).parent.parent / f"fit_{config['family']}.py"]
     script = next((c for c in candidates if c.exists()), None)

@@ -134,3 +134,36 @@ class ConditionalDGPose(VAEGAN):
         """Conditional generation (application 3): one new person per heatmap set, z ~ p(z)."""
         z = self.prior(Z_DIM).sample(ops.shape(heatmaps)[0], seed=seed)
         return self.generate(heatmaps, z)
+
+    # --- serving ---------------------------------------------------------------------------------
+    SERVING_DEFAULT = "reconstruct"
+
+    def serving_endpoints(self):
+        """``{name: (function, input specs)}`` of the SavedModel signatures (deterministic:
+        posterior means; ``sample`` draws z ~ p(z) with a stateless seed)."""
+        import tensorflow as tf
+
+        img = lambda name: tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, 3), tf.float32, name)
+        hm = lambda name: tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, HEATMAP_CHANNELS),
+                                        tf.float32, name)
+
+        def sample(heatmaps, seed):
+            z = tf.random.stateless_normal(tf.stack([tf.shape(heatmaps)[0], Z_DIM]),
+                                           tf.stack([seed, 1]))
+            return {"images": self.generate(heatmaps, z), "appearance": z}
+
+        return {
+            "reconstruct": (lambda images, heatmaps:
+                            {"images": self.reconstruct(images, heatmaps)},
+                            [img("images"), hm("heatmaps")]),
+            "transfer": (lambda images, heatmaps, target_heatmaps:
+                         {"images": self.transfer(images, heatmaps, target_heatmaps)},
+                         [img("images"), hm("heatmaps"), hm("target_heatmaps")]),
+            "encode": (lambda images, heatmaps: {"appearance": self.encode(images, heatmaps)},
+                       [img("images"), hm("heatmaps")]),
+            "generate": (lambda heatmaps, appearance:
+                         {"images": self.generate(heatmaps, appearance)},
+                         [hm("heatmaps"), tf.TensorSpec((None, Z_DIM), tf.float32,
+                                                        "appearance")]),
+            "sample": (sample, [hm("heatmaps"), tf.TensorSpec((), tf.int32, "seed")]),
+        }

@@ -379,11 +379,13 @@ class SemiDGPose(VAEGAN):
         return self.generate(y, z)
 
     def manipulate(self, images, scale=1.0):
-        """Direct pose manipulation (Fig. 8): every pose-vector centre scaled by ``scale`` about
-        the body centre (the last two entries), appearance kept."""
+        """Direct pose manipulation (Fig. 8): every pose-vector centre scaled by ``scale`` (a
+        number, or one per image) about the body centre (the last two entries), appearance
+        kept."""
         y, z = self.encode(images)
         pts = ops.reshape(y, (-1, Y_DIM // 2, 2))
         centre = pts[:, -1:, :]
+        scale = ops.reshape(ops.cast(scale, pts.dtype), (-1, 1, 1))
         return self.generate(ops.reshape(centre + scale * (pts - centre), (-1, Y_DIM)), z)
 
     def transfer(self, pose_images, appearance_images):
@@ -404,3 +406,44 @@ class SemiDGPose(VAEGAN):
         z = self.prior(Z_DIM).sample(n, seed=None if seed is None else seed + 1) \
             if appearance is None else fixed(appearance, Z_DIM)
         return self.generate(y, z)
+
+    # --- serving ---------------------------------------------------------------------------------
+    SERVING_DEFAULT = "estimate_pose"
+
+    def serving_endpoints(self):
+        """``{name: (function, input specs)}`` of the SavedModel signatures (deterministic:
+        posterior means; ``sample`` draws from p(y), p(z) with a stateless seed)."""
+        import tensorflow as tf
+
+        img = lambda name: tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, 3), tf.float32, name)
+
+        def sample(n, seed):
+            y = tf.random.stateless_normal(tf.stack([n, Y_DIM]), tf.stack([seed, 0]))
+            z = tf.random.stateless_normal(tf.stack([n, Z_DIM]), tf.stack([seed, 1]))
+            return {"images": self.generate(y, z), "pose_vector": y, "appearance": z}
+
+        def encode(images):
+            y, z = self.encode(images)
+            return {"pose_vector": y, "appearance": z}
+
+        def estimate_pose(images):
+            y = self.encode(images)[0]
+            return {"joints": vector_to_joints(y), "pose_vector": y}
+
+        return {
+            "estimate_pose": (estimate_pose, [img("images")]),
+            "reconstruct": (lambda images: {"images": self.reconstruct(images)},
+                            [img("images")]),
+            "encode": (encode, [img("images")]),
+            "generate": (lambda pose_vector, appearance:
+                         {"images": self.generate(pose_vector, appearance)},
+                         [tf.TensorSpec((None, Y_DIM), tf.float32, "pose_vector"),
+                          tf.TensorSpec((None, Z_DIM), tf.float32, "appearance")]),
+            "manipulate": (lambda images, scale: {"images": self.manipulate(images, scale)},
+                           [img("images"), tf.TensorSpec((None,), tf.float32, "scale")]),
+            "transfer": (lambda pose_images, appearance_images:
+                         {"images": self.transfer(pose_images, appearance_images)},
+                         [img("pose_images"), img("appearance_images")]),
+            "sample": (sample, [tf.TensorSpec((), tf.int32, "n"),
+                                tf.TensorSpec((), tf.int32, "seed")]),
+        }

@@ -1,0 +1,70 @@
+"""SavedModels for TF Serving: export with named signatures, and the TF Serving model config.
+
+:func:`export` writes a Keras model of any family as a SavedModel with
+``keras.export.ExportArchive``: one endpoint per application (the family's
+``serving_endpoints()``), dict outputs with meaningful names, a dynamic batch dimension, and a
+``serving_default`` (the family's ``SERVING_DEFAULT``). The version folder is written to a
+temporary sibling and renamed into place, so a failed export leaves nothing half-written.
+
+Layout, as TF Serving expects: ``<base>/<name>/<version>/saved_model.pb`` + ``variables/``.
+:func:`models_config` writes the ``model_config_list`` text proto for a folder of such models.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["export", "models_config", "signature_names"]
+
+
+def export(model, path):
+    """Export ``model`` as a SavedModel at ``path`` (a version folder, e.g.
+    ``saved_models/<name>/1``). Returns the path."""
+    import keras
+
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} exists; remove it or export another version")
+    if not hasattr(model, "serving_endpoints"):
+        raise TypeError(f"{type(model).__name__} has no serving_endpoints(); not a dgpose_tf "
+                        "model family")
+    if not model.built:
+        model.build()
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    endpoints = model.serving_endpoints()
+    for name, (fn, spec) in endpoints.items():
+        archive.add_endpoint(name=name, fn=fn, input_signature=spec)
+    default_fn, default_spec = endpoints[model.SERVING_DEFAULT]
+    archive.add_endpoint(name="serving_default", fn=default_fn, input_signature=default_spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        archive.write_out(str(tmp), verbose=False)
+        tmp.rename(path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def signature_names(saved_model_dir):
+    """The signature names of a SavedModel on disk."""
+    import tensorflow as tf
+
+    return sorted(tf.saved_model.load(str(saved_model_dir)).signatures.keys())
+
+
+def models_config(base, names=None, container_base="/models"):
+    """The TF Serving ``--model_config_file`` text for every model folder under ``base`` (or
+    ``names``), with paths as seen inside the serving container (``container_base``)."""
+    base = Path(base)
+    if names is None:
+        names = sorted(p.name for p in base.iterdir()
+                       if p.is_dir() and any(c.name.isdigit() for c in p.iterdir()))
+    entries = "".join(
+        f'  config {{\n    name: "{n}"\n    base_path: "{container_base}/{n}"\n'
+        f'    model_platform: "tensorflow"\n  }}\n' for n in names)
+    return f"model_config_list {{\n{entries}}}\n"

@@ -1,0 +1,359 @@
+"""The model zoo: cards, verified files, one-call loading.
+
+A **card** (``zoo/<name>.json``, or ``$DGPOSE_HOME/cards/<name>.json`` for models users register)
+is the single source of truth of an entry: family, paper, data, input spec, skeleton,
+constructor config, metrics with the command that produced them, the training command, and the
+files with their sha256 and size. Files live in a **model folder** laid out as TF Serving
+expects::
+
+    <name>/<version>/saved_model.pb, variables/…      the SavedModel (named signatures)
+    <name>/keras-<version>.weights.h5                  Keras weights (fine-tuning)
+
+Resolution order of a model folder: an explicit ``path`` → ``$DGPOSE_HOME/<name>`` (default
+``~/.cache/dgpose``) → the repository's ``saved_models/<name>`` → the card's ``url``, downloaded
+into a temporary folder, sha256-verified and renamed into place. Local files need no network;
+a read-only cache is only read. Every file is checked against the card's sha256 before loading.
+
+Errors are :class:`ZooError` subclasses that name the problem: :class:`UnknownModelError`
+(suggests close names), :class:`NoWeightsError` (prints the command that trains them),
+:class:`ChecksumError`, :class:`IncompleteModelError`, :class:`InvalidNameError` (names are
+lower-case words; nothing like ``../x`` or an absolute path reaches the file system).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["list_models", "info", "load", "register", "write_entry", "home", "ZooModel",
+           "ZooError", "UnknownModelError", "NoWeightsError", "ChecksumError",
+           "IncompleteModelError", "InvalidNameError"]
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED_CARDS = REPO / "zoo"
+BUNDLED_MODELS = REPO / "saved_models"
+_NAME = re.compile(r"[a-z0-9][a-z0-9_\-]{0,99}")
+
+
+class ZooError(Exception):
+    """Base class of the zoo's errors."""
+
+
+class UnknownModelError(ZooError, KeyError):
+    def __str__(self):
+        return self.args[0]
+
+
+class NoWeightsError(ZooError):
+    pass
+
+
+class ChecksumError(ZooError):
+    pass
+
+
+class IncompleteModelError(ZooError):
+    pass
+
+
+class InvalidNameError(ZooError, ValueError):
+    pass
+
+
+def home():
+    """``$DGPOSE_HOME`` or ``~/.cache/dgpose``: user cards and downloaded/registered files."""
+    return Path(os.environ.get("DGPOSE_HOME", "~/.cache/dgpose")).expanduser()
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise InvalidNameError(f"invalid model name {name!r}: names are lower-case letters, "
+                               "digits, '_' and '-' (no paths)")
+    return name
+
+
+def _card_files():
+    """``{name: card path}``; user cards override bundled ones of the same name."""
+    found = {}
+    for folder in (BUNDLED_CARDS, home() / "cards"):
+        if folder.is_dir():
+            for p in sorted(folder.glob("*.json")):
+                if _NAME.fullmatch(p.stem):
+                    found[p.stem] = p
+    return found
+
+
+def list_models(pattern="*"):
+    """Names of the zoo entries matching a shell pattern, sorted."""
+    return sorted(n for n in _card_files() if fnmatch.fnmatchcase(n, pattern))
+
+
+def info(name):
+    """The card of an entry (a dict; a copy)."""
+    _check_name(name)
+    cards = _card_files()
+    if name not in cards:
+        close = difflib.get_close_matches(name, list(cards), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UnknownModelError(f"no zoo entry {name!r}{hint} (dgpose zoo list shows all)")
+    card = json.loads(cards[name].read_text())
+    card["_card"] = str(cards[name])
+    return copy.deepcopy(card)
+
+
+def sha256(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _needed(card, fmt):
+    """Relative paths (inside the model folder) of the files ``fmt`` needs."""
+    version = str(card["version"])
+    prefix = f"{version}/" if fmt == "saved_model" else f"keras-{version}.weights.h5"
+    return sorted(f for f in card.get("files", {}) if f.startswith(prefix) or f == prefix)
+
+
+def _verify(folder, card, files):
+    for rel in files:
+        p = folder / rel
+        want = card["files"][rel]["sha256"]
+        got = sha256(p)
+        if got != want:
+            raise ChecksumError(f"checksum mismatch for {p}: expected sha256 {want}, got {got}. "
+                                "The file is corrupt or was changed; delete the folder "
+                                f"{folder} and load again (or re-run the training command).")
+
+
+def _download(card, files, dest):
+    """Fetch ``files`` from the card's url into ``dest`` atomically: into a temporary folder,
+    verify, then rename each top-level item into place."""
+    url = card["url"].rstrip("/")
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=dest))
+    try:
+        for rel in files:
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with urllib.request.urlopen(f"{url}/{rel}") as r, open(target, "wb") as f:
+                shutil.copyfileobj(r, f)
+        _verify(tmp, card, files)
+        for top in sorted({rel.split("/")[0] for rel in files}):
+            if not (dest / top).exists():
+                os.replace(tmp / top, dest / top)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _resolve(card, fmt, path=None):
+    """The verified model folder holding ``fmt``'s files."""
+    name = card["name"]
+    files = _needed(card, fmt)
+    if not files:
+        cmd = card.get("training", {}).get("command", f"dgpose train training/configs/{name}.json")
+        raise NoWeightsError(
+            f"{name!r} has no {fmt} files in its card: no weights are shipped for this entry "
+            f"(its data is licensed). Train them with:\n    {cmd}\nthen register the run:\n"
+            f"    dgpose zoo register RUN_DIR --name {name}\n"
+            f"after which dgpose_tf.zoo.load({name!r}) finds them; "
+            f"load({name!r}, format='keras', weights=None) gives the untrained model.")
+    candidates = [Path(path)] if path is not None else [home() / name, BUNDLED_MODELS / name]
+    for folder in candidates:
+        present = [f for f in files if (folder / f).is_file()]
+        if not present:
+            continue
+        if len(present) != len(files):
+            missing = sorted(set(files) - set(present))
+            raise IncompleteModelError(f"{folder} is incomplete for {name!r} ({fmt}): missing "
+                                       f"{', '.join(missing)}; delete it and load again")
+        _verify(folder, card, files)
+        return folder
+    if path is None and card.get("url"):
+        _download(card, files, home() / name)
+        return home() / name
+    where = " or ".join(str(c) for c in candidates)
+    raise IncompleteModelError(f"no files of {name!r} found in {where}" +
+                               ("" if card.get("url") else " and the card has no url"))
+
+
+def load(name, version=None, format="saved_model", weights="pretrained", path=None):
+    """A loaded zoo model.
+
+    ``format="saved_model"`` (default): a :class:`ZooModel` whose methods are the signatures.
+    ``format="keras"``: the Keras model rebuilt from the card's config with the weights loaded
+    (``weights=None``: untrained). ``path``: a model folder to use instead of the search.
+    """
+    card = info(name)
+    if version is not None and int(version) != int(card["version"]):
+        raise NoWeightsError(f"{name!r} has version {card['version']}, not {version}")
+    if format not in ("saved_model", "keras"):
+        raise ValueError(f"format must be 'saved_model' or 'keras', got {format!r}")
+    if weights not in ("pretrained", None):
+        raise ValueError("weights must be 'pretrained' or None")
+    if format == "keras":
+        from .models import build_model
+
+        if weights is None:
+            return build_model(card["family"], card["config"])
+        folder = _resolve(card, "keras", path)
+        return build_model(card["family"], card["config"],
+                           folder / f"keras-{card['version']}.weights.h5")
+    if weights is None:
+        raise ValueError("an untrained model has no SavedModel: use format='keras', weights=None")
+    folder = _resolve(card, "saved_model", path)
+    return ZooModel(folder / str(card["version"]), card)
+
+
+class ZooModel:
+    """A SavedModel from the zoo: each signature is a method taking numpy arrays or tensors
+    (positionally in the card's order, or by name) and returning a dict of numpy arrays.
+    Inputs are checked (shape, dtype, value range, NaN/inf) before the graph runs.
+    ``.signatures`` gives the raw concrete functions; ``.card`` the card."""
+
+    def __init__(self, directory, card):
+        import tensorflow as tf
+
+        self.directory, self.card = Path(directory), card
+        self.saved_model = tf.saved_model.load(str(directory))
+        self.signatures = self.saved_model.signatures
+        self.name = card["name"]
+
+    def __repr__(self):
+        return f"<ZooModel {self.name} v{self.card['version']}: {', '.join(self.methods)}>"
+
+    @property
+    def methods(self):
+        return sorted(k for k in self.signatures if k != "serving_default")
+
+    def __dir__(self):
+        return list(super().__dir__()) + self.methods
+
+    def __getattr__(self, name):
+        if name.startswith("_") or name not in self.__dict__.get("signatures", {}):
+            raise AttributeError(f"{type(self).__name__} {self.__dict__.get('name')!r} has no "
+                                 f"attribute or signature {name!r}")
+        return lambda *args, **kwargs: self._run(name, *args, **kwargs)
+
+    def _run(self, signature, *args, **kwargs):
+        import tensorflow as tf
+
+        fn = self.signatures[signature]
+        specs = fn.structured_input_signature[1]
+        order = self.card.get("signatures", {}).get(signature, {}).get("inputs", sorted(specs))
+        if len(args) > len(order):
+            raise TypeError(f"{signature}() takes {len(order)} inputs ({', '.join(order)}), "
+                            f"got {len(args)}")
+        given = dict(zip(order, args))
+        for k, v in kwargs.items():
+            if k in given:
+                raise TypeError(f"{signature}() got {k!r} twice")
+            given[k] = v
+        missing = [k for k in order if k not in given]
+        unknown = [k for k in given if k not in specs]
+        if missing or unknown:
+            raise TypeError(f"{signature}() needs {', '.join(order)}"
+                            + (f"; missing {', '.join(missing)}" if missing else "")
+                            + (f"; unknown {', '.join(unknown)}" if unknown else ""))
+        ranges = self.card.get("input", {}).get("ranges", {})
+        feed = {k: tf.convert_to_tensor(_check_input(signature, k, given[k], specs[k],
+                                                     ranges.get(k))) for k in order}
+        return {k: v.numpy() for k, v in fn(**feed).items()}
+
+
+def _check_input(signature, name, value, spec, value_range):
+    arr = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+    want = spec.dtype.as_numpy_dtype
+    if np.issubdtype(want, np.floating):
+        if not (np.issubdtype(arr.dtype, np.floating)):
+            hint = " (images are floats in [-1, 1]: x / 127.5 - 1)" if arr.dtype == np.uint8 else ""
+            raise TypeError(f"{signature}: {name} must be a float array, got {arr.dtype}{hint}")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{signature}: {name} contains NaN or inf")
+    elif np.issubdtype(want, np.integer):
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"{signature}: {name} must be an integer"
+                            f"{' scalar' if spec.shape.rank == 0 else ''}, got {arr.dtype} "
+                            f"{arr.shape}")
+    shape = spec.shape
+    if arr.ndim != shape.rank or any(d is not None and d != a for d, a in zip(shape, arr.shape)):
+        dims = ", ".join("batch" if d is None else str(d) for d in shape)
+        raise ValueError(f"{signature}: {name} must have shape ({dims}), got {arr.shape}")
+    if value_range is not None and arr.size and (arr.min() < value_range[0] - 1e-6 or
+                                                 arr.max() > value_range[1] + 1e-6):
+        raise ValueError(f"{signature}: {name} values must lie in [{value_range[0]}, "
+                         f"{value_range[1]}], got [{arr.min():.3g}, {arr.max():.3g}]")
+    return arr.astype(want, copy=False)
+
+
+# --- writing entries --------------------------------------------------------------------------
+def write_entry(model, card, base):
+    """Export ``model`` into the model folder ``<base>/<name>`` (SavedModel + Keras weights) and
+    return the card completed with its ``files`` (sha256, size) and ``signatures``."""
+    from .serving import export
+
+    name = _check_name(card["name"])
+    version = int(card.get("version", 1))
+    folder = Path(base) / name
+    if (folder / str(version)).exists():
+        raise FileExistsError(f"{folder / str(version)} exists; remove it or bump the version")
+    folder.mkdir(parents=True, exist_ok=True)
+    export(model, folder / str(version))
+    weights = folder / f"keras-{version}.weights.h5"
+    tmp = folder / f".partial-keras-{version}.weights.h5"
+    model.save_weights(str(tmp))
+    os.replace(tmp, weights)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and (
+        p == weights or p.relative_to(folder).parts[0] == str(version)))
+    card = {k: v for k, v in card.items() if not k.startswith("_")}
+    card["version"] = version
+    card["files"] = {str(p.relative_to(folder)): {"sha256": sha256(p), "size": p.stat().st_size}
+                     for p in files}
+    endpoints = model.serving_endpoints()
+    card["signatures"] = {k: {"inputs": [s.name for s in spec]} for k, (_, spec) in
+                          endpoints.items()}
+    card["signatures"]["serving_default"] = card["signatures"][model.SERVING_DEFAULT]
+    return card
+
+
+def register(run_dir, name=None, overwrite=False):
+    """Register a finished training run (``config.json`` + weights) as a zoo entry in
+    ``$DGPOSE_HOME``: exports its files there and writes its card, after which
+    ``load(name)`` finds it. Starts from the bundled card of the same name if there is one."""
+    from .fit import load_run
+
+    model, config = load_run(run_dir)
+    name = _check_name(name or config.get("name"))
+    try:
+        card = info(name)
+    except UnknownModelError:
+        card = {"name": name}
+    card.update(name=name, family=config["family"], config=dict(config["model"]),
+                training={**card.get("training", {}), "run": str(Path(run_dir).resolve())})
+    card.setdefault("version", 1)
+    card.pop("url", None)
+    target = home() / name
+    if target.exists():
+        if not overwrite:
+            raise FileExistsError(f"{target} exists; pass overwrite=True (--overwrite) to "
+                                  "replace it")
+        shutil.rmtree(target)
+    card = write_entry(model, card, home())
+    cards = home() / "cards"
+    cards.mkdir(parents=True, exist_ok=True)
+    tmp = cards / f".{name}.json.partial"
+    tmp.write_text(json.dumps(card, indent=1))
+    os.replace(tmp, cards / f"{name}.json")
+    return card

@@ -1,0 +1,69 @@
+"""Publish a finished training run as a shipped zoo entry: evaluate it, export its SavedModel and
+Keras weights into ``saved_models/<name>/``, and complete ``zoo/<name>.json`` (files with sha256
+and size, signatures, metrics with the command that reproduces them). Regenerates
+``saved_models/models.config``.
+
+    python training/publish.py RUN_DIR [--name NAME] [--n 1000] [--pose-model ZOO_NAME]
+
+(Users who train their own models register them in ``$DGPOSE_HOME`` instead:
+``dgpose zoo register RUN_DIR``.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def publish(run_dir, name=None, n=1000, pose_model=None):
+    from dgpose_tf import zoo
+    from dgpose_tf.evaluate import TEST_SEED, evaluate
+    from dgpose_tf.fit import load_run
+    from dgpose_tf.serving import models_config
+
+    model, config = load_run(run_dir)
+    name = name or config["name"]
+    card_path = REPO / "zoo" / f"{name}.json"
+    card = json.loads(card_path.read_text())
+    if card["family"] != config["family"] or card["config"] != config["model"]:
+        sys.exit(f"{run_dir} ({config['family']} {config['model']}) does not match the card "
+                 f"{card_path} ({card['family']} {card['config']})")
+    judge = None if pose_model is None else zoo.load(pose_model, format="keras")
+    t0 = time.perf_counter()
+    figures = evaluate(model, n, TEST_SEED, REPO / "zoo" / "figures" / name, name, judge)
+    print(f"evaluated {name} on {n} test people in {time.perf_counter() - t0:.0f} s")
+    command = f"dgpose evaluate {name} --n {n}" + (f" --pose-model {pose_model}"
+                                                    if pose_model else "")
+    target = REPO / "saved_models" / name
+    if target.exists():
+        shutil.rmtree(target)
+    card = zoo.write_entry(model, card, REPO / "saved_models")
+    card["metrics"] = {"synthetic_test": {k: v for k, v in figures.items() if k != "model"},
+                       "command": command,
+                       "pictures": f"zoo/figures/{name}/"}
+    card["training"]["steps"] = config["train"]["steps"]
+    card["training"]["batch_size"] = config["train"]["batch_size"]
+    tmp = card_path.with_suffix(".json.partial")
+    tmp.write_text(json.dumps(card, indent=1) + "\n")
+    os.replace(tmp, card_path)
+    (REPO / "saved_models" / "models.config").write_text(models_config(REPO / "saved_models"))
+    size = sum(f["size"] for f in card["files"].values())
+    print(f"published {name}: {len(card['files'])} files, {size / 1e6:.1f} MB; card {card_path}")
+    return card
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run")
+    p.add_argument("--name")
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--pose-model", help="zoo entry estimating the pose of reconstructions")
+    a = p.parse_args()
+    publish(a.run, a.name, a.n, a.pose_model)
