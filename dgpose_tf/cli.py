@@ -25,19 +25,35 @@ def command(name, help):
 
 def _demo_args(p):
     p.add_argument("--out", default="dgpose_demo.png", help="PNG sheet to write")
+    p.add_argument("--n", type=int, default=64, help="number of fresh synthetic people")
+    p.add_argument("--seed", type=int, default=2026, help="seed of the people")
+
+
+@command("demo", "the zoo at work: pose estimation, reconstruction, manipulation, pose transfer "
+                 "and sampling with the shipped synthetic models; writes a PNG sheet")
+def _demo(args):
+    from .demo import run_demo
+    return run_demo(out=args.out, n=args.n, seed=args.seed)
+
+
+_demo.configure = _demo_args
+
+
+def _geometry_demo_args(p):
+    p.add_argument("--out", default="dgpose_geometry_demo.png", help="PNG sheet to write")
     p.add_argument("--n", type=int, default=64, help="number of random poses")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=64, choices=(64, 128, 256))
 
 
-@command("demo", "pose-geometry demo: heatmaps, decoding, conversions, alignment, metrics; "
-                 "writes a PNG sheet")
-def _demo(args):
-    from .demo import run_geometry_demo
+@command("geometry-demo", "pose-geometry demo: heatmaps, decoding, conversions, alignment, "
+                          "metrics; writes a PNG sheet")
+def _geometry_demo(args):
+    from .geometry_demo import run_geometry_demo
     return run_geometry_demo(out=args.out, n=args.n, seed=args.seed, size=args.size)
 
 
-_demo.configure = _demo_args
+_geometry_demo.configure = _geometry_demo_args
 
 
 def _skeletons_args(p):

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["export", "models_config", "signature_names"]
+__all__ = ["export", "models_config", "signature_names", "rest_predict"]
 
 
 def export(model, path):
@@ -68,3 +68,22 @@ def models_config(base, names=None, container_base="/models"):
         f'  config {{\n    name: "{n}"\n    base_path: "{container_base}/{n}"\n'
         f'    model_platform: "tensorflow"\n  }}\n' for n in names)
     return f"model_config_list {{\n{entries}}}\n"
+
+
+def rest_predict(model, signature, inputs, url="http://localhost:8501", timeout=60):
+    """Call TF Serving's REST API (``POST /v1/models/<model>:predict``, columnar ``inputs``) and
+    return the outputs as numpy arrays."""
+    import json
+    import urllib.request
+
+    import numpy as np
+
+    body = json.dumps({"signature_name": signature,
+                       "inputs": {k: np.asarray(v).tolist() for k, v in inputs.items()}})
+    req = urllib.request.Request(f"{url.rstrip('/')}/v1/models/{model}:predict",
+                                 body.encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        outputs = json.loads(r.read())["outputs"]
+    if not isinstance(outputs, dict):          # a single unnamed output
+        outputs = {"output": outputs}
+    return {k: np.asarray(v, np.float32) for k, v in outputs.items()}

@@ -41,7 +41,7 @@ def test_skeletons_command(capsys):
 
 def test_demo_writes_a_sheet_and_reports_exact_round_trips(tmp_path, capsys):
     out = tmp_path / "sheet.png"
-    assert cli.main(["demo", "--out", str(out), "--n", "8"]) == 0
+    assert cli.main(["geometry-demo", "--out", str(out), "--n", "8"]) == 0
     text = capsys.readouterr().out
     rows = {line.rsplit(None, 1)[0].strip(): float(line.rsplit(None, 1)[1])
             for line in text.splitlines() if line.startswith("  ")}

@@ -32,9 +32,12 @@ def publish(run_dir, name=None, n=1000, pose_model=None):
     name = name or config["name"]
     card_path = REPO / "zoo" / f"{name}.json"
     card = json.loads(card_path.read_text())
-    if card["family"] != config["family"] or card["config"] != config["model"]:
-        sys.exit(f"{run_dir} ({config['family']} {config['model']}) does not match the card "
+    built = {k: v for k, v in model.get_config().items() if k != "name"}
+    if card["family"] != config["family"] or \
+            {**built, **card["config"]} != built:
+        sys.exit(f"{run_dir} ({config['family']} {built}) does not match the card "
                  f"{card_path} ({card['family']} {card['config']})")
+    card["config"] = built
     judge = None if pose_model is None else zoo.load(pose_model, format="keras")
     t0 = time.perf_counter()
     figures = evaluate(model, n, TEST_SEED, REPO / "zoo" / "figures" / name, name, judge)

@@ -1,0 +1,137 @@
+"""The shipped zoo entries: every signature through tf.saved_model.load and saved_model_cli
+agrees with the Keras model; the demo runs; a real TF Serving runs when it is installed."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dgpose_tf import cli, zoo
+from dgpose_tf.data.pipeline import synthetic_dataset
+
+SHIPPED = [n for n in zoo.list_models() if zoo.info(n).get("files")]
+PAPER_ENTRIES = {"semi_dgpose_h36m", "semi_dgpose_deepfashion", "conditional_dgpose_chictopiaplus",
+                 "conditional_dgpose_deepfashion"}
+
+
+def test_every_entry_is_listed():
+    names = set(zoo.list_models())
+    assert {"semi_dgpose_synthetic", "semi_dgpose_synthetic_25pct",
+            "conditional_dgpose_synthetic"} <= set(SHIPPED)
+    assert PAPER_ENTRIES <= names
+    out = subprocess.run([sys.executable, "-c", "import dgpose_tf as d; print(d.zoo.list_models())"],
+                         capture_output=True, text=True, check=True).stdout
+    assert all(n in out for n in names)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return {k: v.numpy() for k, v in next(iter(synthetic_dataset(4, 4, seed=31))).items()}
+
+
+def example_inputs(name, batch):
+    rng = np.random.default_rng(0)
+    return {"images": batch["image"], "pose_images": batch["image"],
+            "appearance_images": batch["image"][::-1].copy(), "heatmaps": batch["heatmaps"],
+            "target_heatmaps": batch["heatmaps"][::-1].copy(), "pose_vector": batch["pose_vector"],
+            "appearance": rng.standard_normal((4, 100)).astype("float32"),
+            "scale": np.array([0.8, 0.9, 1.1, 1.2], "float32"), "n": np.int32(4),
+            "seed": np.int32(7)}[name]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_signatures_match_keras(name, batch, tmp_path):
+    card = zoo.info(name)
+    saved = zoo.load(name)
+    keras_model = zoo.load(name, format="keras")
+    endpoints = keras_model.serving_endpoints()
+    assert set(saved.signatures) == set(endpoints) | {"serving_default"}
+    directory = saved.directory
+    for sig, (fn, specs) in endpoints.items():
+        inputs = {s.name: example_inputs(s.name, batch) for s in specs}
+        want = {k: np.asarray(v) for k, v in fn(*inputs.values()).items()}
+        got = saved._run(sig, **inputs)
+        assert set(got) == set(want), sig
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], atol=1e-5, err_msg=f"{name}.{sig}.{k}")
+        # the same through saved_model_cli, in a fresh process
+        args, exprs = [], []
+        for k, v in inputs.items():
+            if np.ndim(v) == 0:
+                exprs.append(f"{k}=np.int32({int(v)})")
+            else:
+                np.save(tmp_path / f"{k}.npy", v)
+                args.append(f"{k}={tmp_path / f'{k}.npy'}")
+        out_dir = tmp_path / f"cli_{sig}"
+        cmd = [shutil.which("saved_model_cli") or "saved_model_cli", "run", "--dir",
+               str(directory), "--tag_set", "serve", "--signature_def", sig,
+               "--outdir", str(out_dir)]
+        if args:
+            cmd += ["--inputs", ";".join(args)]
+        if exprs:
+            cmd += ["--input_exprs", ";".join(exprs)]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        for k in want:
+            np.testing.assert_allclose(np.load(out_dir / f"{k}.npy"), want[k], atol=1e-5,
+                                       err_msg=f"saved_model_cli {name}.{sig}.{k}")
+    assert card["signatures"]["serving_default"] == card["signatures"][keras_model.SERVING_DEFAULT]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_files_are_small_and_verified(name, tmp_path):
+    card = zoo.info(name)
+    assert sum(f["size"] for f in card["files"].values()) <= 30e6
+    copy = tmp_path / name
+    shutil.copytree(zoo.BUNDLED_MODELS / name, copy)
+    weights = copy / f"keras-{card['version']}.weights.h5"
+    raw = bytearray(weights.read_bytes())
+    raw[len(raw) // 3] ^= 0x10
+    weights.write_bytes(bytes(raw))
+    with pytest.raises(zoo.ChecksumError, match="keras-1.weights.h5"):
+        zoo.load(name, format="keras", path=copy)
+    assert set(json.loads(json.dumps(card["metrics"]))) >= {"synthetic_test", "command"}
+
+
+def test_demo_runs_on_the_shipped_models(tmp_path, capsys):
+    out = tmp_path / "demo.png"
+    assert cli.main(["demo", "--n", "12", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert out.stat().st_size > 10_000 and "PCK@0.5" in text and "transfer SSIM" in text
+
+
+@pytest.mark.skipif(shutil.which("tensorflow_model_server") is None,
+                    reason="tensorflow_model_server is not installed")
+def test_real_tf_serving(tmp_path, batch):
+    import socket
+    import time
+
+    from dgpose_tf.serving import models_config, rest_predict
+
+    config = tmp_path / "models.config"
+    config.write_text(models_config(zoo.BUNDLED_MODELS, SHIPPED,
+                                    container_base=str(zoo.BUNDLED_MODELS)))
+    with socket.socket() as s:
+        s.bind(("", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(["tensorflow_model_server", f"--rest_api_port={port}", "--port=0",
+                               f"--model_config_file={config}"])
+    try:
+        keras_model = zoo.load("semi_dgpose_synthetic", format="keras")
+        for _ in range(60):
+            try:
+                out = rest_predict("semi_dgpose_synthetic", "estimate_pose",
+                                   {"images": batch["image"]}, f"http://localhost:{port}")
+                break
+            except OSError:
+                time.sleep(1)
+        else:
+            pytest.fail("TF Serving did not come up")
+        np.testing.assert_allclose(out["joints"], keras_model.estimate_pose(batch["image"]),
+                                   atol=1e-4)
+    finally:
+        server.terminate()
+        server.wait(10)
