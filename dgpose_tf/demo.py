@@ -15,21 +15,12 @@ import time
 import numpy as np
 
 from . import metrics, zoo
-from .data.pipeline import synthetic_dataset
-from .data.synthetic import SyntheticPeople, render_batch
+from .evaluate import synthetic_test_set, to_uint8, to_unit
 from .pose.draw import draw_skeleton, image_grid
 
 ENTRIES = ("semi_dgpose_synthetic", "semi_dgpose_synthetic_25pct", "conditional_dgpose_synthetic")
 COLUMNS = ("input", "pose 100%", "pose 25%", "recon", "height 80%", "height 120%",
            "transfer", "truth", "cond. recon", "cond. transfer", "cond. new", "sample")
-
-
-def _u8(x):
-    return np.round(np.clip((np.asarray(x) + 1) * 127.5, 0, 255)).astype(np.uint8)
-
-
-def _unit(x):
-    return np.clip((np.asarray(x, np.float32) + 1) / 2, 0, 1)
 
 
 def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8):
@@ -40,13 +31,9 @@ def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8):
     t0 = time.perf_counter()
     models = {name: zoo.load(name) for name in ENTRIES}
     t_load = time.perf_counter() - t0
-    batch = {k: v.numpy() for k, v in next(iter(synthetic_dataset(n, n, seed=seed))).items()}
-    x, hm = batch["image"], batch["heatmaps"]
+    batch = synthetic_test_set(n, seed)       # with each person drawn in the next one's pose
+    x, hm, truth = batch["image"], batch["heatmaps"], batch["transfer_target"]
     nxt = np.roll(np.arange(n), -1)
-    people = SyntheticPeople(64, seed)
-    poses, apps, scenes, cams = zip(*(people.parameters(i) for i in range(n)))
-    truth = np.stack([s.image for s in render_batch(np.stack([poses[j] for j in nxt]), apps,
-                                                    scenes, [cams[j] for j in nxt], 64)])
 
     semi, semi25, cond = (models[e] for e in ENTRIES)
     labelled = batch["pose_mask"][:, :28:2] > 0
@@ -57,15 +44,15 @@ def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8):
         trans = m.transfer(x[nxt], x)["images"]          # pose of the next person, own looks
         table.append((name, float(metrics.pck(res[name], batch["joints"], labelled, 0.5,
                                               convention="lsp").value),
-                      float(np.mean(metrics.ssim(_unit(rec), _unit(x), 1.0))),
-                      float(np.mean(metrics.ssim(_unit(trans), truth / 255.0, 1.0)))))
+                      float(np.mean(metrics.ssim(to_unit(rec), to_unit(x), 1.0))),
+                      float(np.mean(metrics.ssim(to_unit(trans), truth / 255.0, 1.0)))))
         if name == "semi_dgpose_synthetic":
             semi_rec, semi_trans = rec, trans
     c_rec = cond.reconstruct(x, hm)["images"]
-    c_trans = cond.transfer(x, hm, hm[nxt])["images"]
+    c_trans = cond.transfer(x, hm, batch["transfer_heatmaps"])["images"]
     table.append(("conditional_dgpose_synthetic", float("nan"),
-                  float(np.mean(metrics.ssim(_unit(c_rec), _unit(x), 1.0))),
-                  float(np.mean(metrics.ssim(_unit(c_trans), truth / 255.0, 1.0)))))
+                  float(np.mean(metrics.ssim(to_unit(c_rec), to_unit(x), 1.0))),
+                  float(np.mean(metrics.ssim(to_unit(c_trans), truth / 255.0, 1.0)))))
     k = min(rows, n)
     small = slice(0, k)
     ones = np.ones(k, np.float32)
@@ -75,14 +62,14 @@ def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8):
     sampled = semi.sample(k, seed)["images"]
     elapsed = time.perf_counter() - t0
 
-    u8 = _u8(x[small])
+    u8 = to_uint8(x[small])
     cols = [u8,
             np.stack([draw_skeleton(im, j, thickness=1) for im, j in
                       zip(u8, res["semi_dgpose_synthetic"][small])]),
             np.stack([draw_skeleton(im, j, thickness=1) for im, j in
                       zip(u8, res["semi_dgpose_synthetic_25pct"][small])]),
-            _u8(semi_rec[small]), _u8(shorter), _u8(taller), _u8(semi_trans[small]),
-            truth[small], _u8(c_rec[small]), _u8(c_trans[small]), _u8(c_new), _u8(sampled)]
+            to_uint8(semi_rec[small]), to_uint8(shorter), to_uint8(taller), to_uint8(semi_trans[small]),
+            truth[small], to_uint8(c_rec[small]), to_uint8(c_trans[small]), to_uint8(c_new), to_uint8(sampled)]
     tiles = np.stack([cv2.resize(c[i], (96, 96), interpolation=cv2.INTER_NEAREST)
                       for i in range(k) for c in cols])
     grid = image_grid(tiles, cols=len(cols))

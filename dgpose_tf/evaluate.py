@@ -32,7 +32,7 @@ from . import metrics
 from .data.pipeline import synthetic_dataset
 from .pose.draw import draw_skeleton, image_grid, line_plot
 
-__all__ = ["TEST_SEED", "synthetic_test_set", "evaluate", "format_table"]
+__all__ = ["TEST_SEED", "synthetic_test_set", "evaluate", "format_table", "to_unit", "to_uint8"]
 
 TEST_SEED = 987_654
 THRESHOLDS = np.linspace(0.0, 0.5, 51)
@@ -66,13 +66,13 @@ def _batched(fn, *arrays, batch=128):
     return np.concatenate(parts)
 
 
-def _unit(x):
+def to_unit(x):
     """[−1, 1] images → [0, 1] (clipped)."""
     return np.clip((np.asarray(x, np.float32) + 1.0) / 2.0, 0.0, 1.0)
 
 
-def _u8(x):
-    return np.round(_unit(x) * 255).astype(np.uint8)
+def to_uint8(x):
+    return np.round(to_unit(x) * 255).astype(np.uint8)
 
 
 def _pck_figures(pred, data, prefix=""):
@@ -113,10 +113,10 @@ def evaluate(model, n=1000, seed=TEST_SEED, out_dir=None, name=None, pose_model=
         results.update(figs)
     target = data["transfer_target"].astype(np.float32) / 255.0
     results.update(
-        reconstruction_psnr=float(np.mean(metrics.psnr(_unit(rec), _unit(x), 1.0))),
-        reconstruction_ssim=float(np.mean(metrics.ssim(_unit(rec), _unit(x), 1.0))),
-        transfer_psnr=float(np.mean(metrics.psnr(_unit(trans), target, 1.0))),
-        transfer_ssim=float(np.mean(metrics.ssim(_unit(trans), target, 1.0))))
+        reconstruction_psnr=float(np.mean(metrics.psnr(to_unit(rec), to_unit(x), 1.0))),
+        reconstruction_ssim=float(np.mean(metrics.ssim(to_unit(rec), to_unit(x), 1.0))),
+        transfer_psnr=float(np.mean(metrics.psnr(to_unit(trans), target, 1.0))),
+        transfer_ssim=float(np.mean(metrics.ssim(to_unit(trans), target, 1.0))))
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -136,11 +136,11 @@ def _example_sheet(path, data, pred, rec, trans, k=8):
     ground truth of the transfer."""
     import cv2
 
-    x = _u8(data["image"][:k])
+    x = to_uint8(data["image"][:k])
     shown = x if pred is None else np.stack([draw_skeleton(im, j, thickness=1)
                                              for im, j in zip(x, pred[:k])])
-    cols = [("input + pose" if pred is not None else "input", shown), ("recon", _u8(rec[:k])), ("app. A", x),
-            ("pose B", _u8(np.roll(data["image"], -1, 0)[:k])), ("transfer", _u8(trans[:k])),
+    cols = [("input + pose" if pred is not None else "input", shown), ("recon", to_uint8(rec[:k])), ("app. A", x),
+            ("pose B", to_uint8(np.roll(data["image"], -1, 0)[:k])), ("transfer", to_uint8(trans[:k])),
             ("truth", data["transfer_target"][:k])]
     rows = np.stack([img for i in range(k) for _, c in cols for img in [c[i]]])
     grid = image_grid(np.stack([cv2.resize(r, (128, 128), interpolation=cv2.INTER_NEAREST)

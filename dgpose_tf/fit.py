@@ -202,6 +202,16 @@ def load_run(path):
     return build_model(config["family"], config["model"], weights), config
 
 
+def script_main(main, argv=None):
+    """``python training/fit_<family>.py CONFIG.json``: load the config and run ``main``."""
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        sys.exit(f"usage: python {sys.argv[0]} CONFIG.json")
+    return main(load_config(argv[0]))
+
+
 def run_config(path, data_dir=None, **overrides):
     """Run the fit script of a config's family (``training/fit_<family>.py``); ``data_dir``
     sets ``data.dir`` (the dataset's files)."""

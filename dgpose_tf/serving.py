@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["export", "models_config", "signature_names", "rest_predict"]
+__all__ = ["export", "models_config", "rest_predict"]
 
 
 def export(model, path):
@@ -48,13 +48,6 @@ def export(model, path):
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return path
-
-
-def signature_names(saved_model_dir):
-    """The signature names of a SavedModel on disk."""
-    import tensorflow as tf
-
-    return sorted(tf.saved_model.load(str(saved_model_dir)).signatures.keys())
 
 
 def models_config(base, names=None, container_base="/models"):

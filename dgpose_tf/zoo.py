@@ -22,7 +22,6 @@ lower-case words; nothing like ``../x`` or an absolute path reaches the file sys
 
 from __future__ import annotations
 
-import copy
 import difflib
 import fnmatch
 import hashlib
@@ -100,7 +99,7 @@ def list_models(pattern="*"):
 
 
 def info(name):
-    """The card of an entry (a dict; a copy)."""
+    """The card of an entry (a dict, freshly read)."""
     _check_name(name)
     cards = _card_files()
     if name not in cards:
@@ -109,7 +108,7 @@ def info(name):
         raise UnknownModelError(f"no zoo entry {name!r}{hint} (dgpose zoo list shows all)")
     card = json.loads(cards[name].read_text())
     card["_card"] = str(cards[name])
-    return copy.deepcopy(card)
+    return card
 
 
 def sha256(path, chunk=1 << 20):

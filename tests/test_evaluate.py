@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import make_run
 from dgpose_tf import cli
 from dgpose_tf.data.synthetic import SyntheticPeople, render_batch
 from dgpose_tf.evaluate import evaluate, format_table, synthetic_test_set
@@ -75,14 +76,8 @@ def test_untrained_models_score_badly(cls, data):
 
 
 def test_cli_evaluates_a_training_run(tmp_path, capsys):
-    keras.utils.set_random_seed(0)
-    model = SemiDGPose(width=0.0625)
-    model.build()
     run = tmp_path / "run"
-    run.mkdir()
-    model.save_weights(str(run / "semi_dgpose.weights.h5"))
-    (run / "config.json").write_text(json.dumps({"name": "tiny", "family": "semi_dgpose",
-                                                 "model": {"width": 0.0625}}))
+    make_run(run, "semi_dgpose", "tiny")
     assert cli.main(["evaluate", str(run), "--n", "8", "--out", str(tmp_path / "ev"),
                      "--pose-model", str(run)]) == 0
     out = capsys.readouterr().out

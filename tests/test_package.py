@@ -2,7 +2,6 @@ import subprocess
 import sys
 
 import cv2
-import numpy as np
 
 import dgpose_tf
 from dgpose_tf import cli

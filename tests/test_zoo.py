@@ -1,5 +1,4 @@
 import json
-import os
 import shutil
 import stat
 
@@ -7,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import make_run
 from dgpose_tf import cli, zoo
 from dgpose_tf.models.conditional_dgpose import ConditionalDGPose
 from dgpose_tf.models.semi_dgpose import SemiDGPose
@@ -202,14 +202,8 @@ def test_entry_without_weights_says_how_to_train(registry):
 
 
 def test_register_a_trained_run(registry, capsys):
-    keras.utils.set_random_seed(1)
-    model = ConditionalDGPose(width=0.0625)
-    model.build()
     run = registry / "run"
-    run.mkdir()
-    model.save_weights(str(run / "conditional_dgpose.weights.h5"))
-    (run / "config.json").write_text(json.dumps({"name": "my_cond", "family":
-                                                 "conditional_dgpose", "model": {"width": 0.0625}}))
+    model = make_run(run, "conditional_dgpose", "my_cond", seed=1)
     assert cli.main(["zoo", "register", str(run)]) == 0
     assert "my_cond" in zoo.list_models()
     assert (registry / "home" / "cards" / "my_cond.json").exists()

@@ -13,8 +13,6 @@ Config keys: ``model`` (ConditionalDGPose arguments, e.g. ``{"width": 0.125}``);
 
 from __future__ import annotations
 
-import sys
-
 
 def main(config, steps=None, strategy=None, output=None):
     from dgpose_tf.fit import fit_and_save, start_run
@@ -31,8 +29,6 @@ def main(config, steps=None, strategy=None, output=None):
 
 
 if __name__ == "__main__":
-    from dgpose_tf.fit import load_config
+    from dgpose_tf.fit import script_main
 
-    if len(sys.argv) != 2:
-        sys.exit("usage: python training/fit_conditional_dgpose.py CONFIG.json")
-    main(load_config(sys.argv[1]))
+    script_main(main)

@@ -14,8 +14,6 @@ Config keys: ``model`` (SemiDGPose arguments, e.g. ``{"width": 0.25}``); ``data`
 
 from __future__ import annotations
 
-import sys
-
 
 def main(config, steps=None, strategy=None, output=None):
     import keras
@@ -55,8 +53,6 @@ def main(config, steps=None, strategy=None, output=None):
 
 
 if __name__ == "__main__":
-    from dgpose_tf.fit import load_config
+    from dgpose_tf.fit import script_main
 
-    if len(sys.argv) != 2:
-        sys.exit("usage: python training/fit_semi_dgpose.py CONFIG.json")
-    main(load_config(sys.argv[1]))
+    script_main(main)

@@ -78,10 +78,6 @@ class ConditionalDGPose(VAEGAN):
     def from_config(cls, config):
         return cls(**config)
 
-    @property
-    def generator_variables(self):
-        return self.encoder.trainable_variables + self.decoder.trainable_variables
-
     def generator_losses(self, batch, training=True):
         """Per-sample KL + L1 + GAN ``(B,)`` and the reconstructions."""
         x = batch["image"]

@@ -316,10 +316,6 @@ class SemiDGPose(VAEGAN):
         super().compile(optimizer, d_optimizer, weight_decay, learning_rate, **kwargs)
         self.alpha, self.gamma = float(alpha), float(gamma)
 
-    @property
-    def generator_variables(self):
-        return self.encoder.trainable_variables + self.decoder.trainable_variables
-
     def generator_losses(self, batch, training=True):
         """Per-sample loss terms ``(B,)`` and the tensors they came from (for tests/inspection)."""
         import tensorflow as tf

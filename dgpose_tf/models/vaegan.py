@@ -1,7 +1,8 @@
 """The VAE-GAN training machinery shared by Semi-DGPose and Conditional-DGPose.
 
-A subclass defines ``LOSS_TERMS`` (names of the per-sample generator terms it logs),
-``generator_variables`` (encoder + decoder) and ``generator_losses(batch, training)`` returning
+A subclass has ``encoder``, ``decoder`` and ``discriminator`` networks and defines
+``LOSS_TERMS`` (names of the per-sample generator terms it logs) and
+``generator_losses(batch, training)`` returning
 per-sample tensors ``(B,)`` for each term, the total ``"loss"`` and the reconstructions
 ``"x_hat"``. This base class supplies:
 
@@ -57,6 +58,11 @@ class VAEGAN(keras.Model):
         self.optimizer.build(self.generator_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.weight_decay = float(weight_decay)
+
+    @property
+    def generator_variables(self):
+        """What the generator update trains: encoder + decoder."""
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
 
     @property
     def metrics(self):
