@@ -42,6 +42,26 @@ def _flops_per_image(step_fn, batch):
     return total / batch if total else None
 
 
+def matmul_rate(n=2048, dtype="float32", repeats=5):
+    """This machine's own dense matmul rate in GFLOP/s, measured in this process (``n``×``n``
+    by ``n``×``n``, median of ``repeats`` warm runs): the yardstick a training step's rate is
+    printed against, since machines differ between runs."""
+    import numpy as np
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal((n, n), (1, 2), dtype=tf.float32)
+    b = tf.random.stateless_normal((n, n), (3, 4), dtype=tf.float32)
+    a, b = tf.cast(a, dtype), tf.cast(b, dtype)
+    mm = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b), tf.float32)))
+    float(mm())
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        float(mm())
+        times.append(time.perf_counter() - t0)
+    return 2.0 * n ** 3 / float(np.median(times)) / 1e9
+
+
 def bench_train_step(family="semi_dgpose", width=1.0, batch=16, steps=5, warmup=2,
                      jit_compile=False, seed=0, precision="float32"):
     """Images/s and achieved GFLOP/s of one full training iteration (discriminator + generator
@@ -85,8 +105,17 @@ def bench_train_step(family="semi_dgpose", width=1.0, batch=16, steps=5, warmup=
     sec = float(np.median(times))
     flops = _flops_per_image(step, batch)
     rate = batch / sec
+    peak = matmul_rate()
     gflops = "n/a" if flops is None else f"{flops / 1e9:.1f} GFLOP/image, {rate * flops / 1e9:.0f} GFLOP/s"
     print(f"{family} width {width:g} batch {batch} {precision}{' XLA' if jit_compile else ''}: "
           f"{sec * 1000:.0f} ms/step (median of {steps}; first call {trace:.1f} s), "
           f"{rate:.2f} images/s, {gflops}")
+    if flops is not None:
+        achieved = rate * flops / 1e9
+        line = (f"  this machine's fp32 matmul rate, same process: {peak:.0f} GFLOP/s; "
+                f"the step runs at {achieved / peak:.0%} of it")
+        if precision == "mixed_bfloat16":
+            bf16 = matmul_rate(dtype="bfloat16")
+            line += f" (bf16 matmul rate {bf16:.0f} GFLOP/s: {achieved / bf16:.0%} of that)"
+        print(line)
     return rate

@@ -181,8 +181,12 @@ def _evaluate_args(p):
     p.add_argument("--seed", type=int, default=None, help="test-set seed (default: fixed)")
     p.add_argument("--n", type=int, default=1000, help="number of test people")
     p.add_argument("--out", default="dgpose_eval", help="folder for PNGs and metrics.json")
-    p.add_argument("--pose-model", help="a Semi-DGPose (zoo name or run) that estimates the "
-                                        "pose of reconstructions (PCK of reconstructions)")
+    p.add_argument("--pose-model", default="semi_dgpose_synthetic",
+                   help="a Semi-DGPose (zoo name or run) that estimates the pose of "
+                        "reconstructions and transfers (pose fidelity); default: the zoo's "
+                        "semi_dgpose_synthetic")
+    p.add_argument("--no-pose-model", action="store_true",
+                   help="skip the pose-fidelity figures")
 
 
 def _keras_model(target):
@@ -198,8 +202,9 @@ def _keras_model(target):
     return model, config.get("name", Path(target).name)
 
 
-@command("evaluate", "metrics table of models on a fresh synthetic test set: PCK@0.5 and its "
-                     "curve, reconstruction and transfer PSNR/SSIM")
+@command("evaluate", "metrics table of models on a fresh synthetic test set, each figure next "
+                     "to the answer that needs no model (marked ✗ where the model does not "
+                     "beat it)")
 def _evaluate(args):
     from pathlib import Path
 
@@ -207,13 +212,15 @@ def _evaluate(args):
 
     seed = TEST_SEED if args.seed is None else args.seed
     data = synthetic_test_set(args.n, seed)
-    pose_model = None if args.pose_model is None else _keras_model(args.pose_model)[0]
+    pose_model = None if args.no_pose_model else _keras_model(args.pose_model)[0]
     rows = []
     for target in args.models:
         model, name = _keras_model(target)
         rows.append(evaluate(model, args.n, seed, Path(args.out) / name, name, pose_model, data))
         print(f"{name}: wrote {Path(args.out) / name}/{{metrics.json, examples.png"
               f"{', pck_curve.png' if 'pck@0.5' in rows[-1] else ''}}}")
+    print(f"{args.n} synthetic test people, seed {seed}"
+          + ("" if pose_model is None else f"; pose fidelity by {args.pose_model}"))
     print(format_table(rows))
     return 0
 

@@ -5,7 +5,8 @@ Renders fresh synthetic people (a seed no training used), loads ``semi_dgpose_sy
 :func:`dgpose_tf.zoo.load` (verified, offline), and runs every application: pose estimation,
 reconstruction, direct manipulation (body height 80 % / 120 %, Fig. 8), indirect pose transfer
 (Fig. 13), sampling (Fig. 5), and Conditional-DGPose reconstruction, pose transfer and
-conditional generation. Writes one PNG sheet and prints PCK@0.5 and SSIM.
+conditional generation. Writes one PNG sheet and prints PCK@0.5 and SSIM next to the answers
+that need no model (mean pose, flat colour, the appearance image copied).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 import numpy as np
 
 from . import metrics, zoo
-from .evaluate import synthetic_test_set, to_uint8, to_unit
+from .evaluate import synthetic_test_set, to_uint8, to_unit, trivial_answers
 from .pose.draw import draw_skeleton, image_grid
 
 ENTRIES = ("semi_dgpose_synthetic", "semi_dgpose_synthetic_25pct", "conditional_dgpose_synthetic")
@@ -82,9 +83,15 @@ def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8):
     print(f"{n} fresh synthetic people (seed {seed}); models loaded from "
           f"{', '.join(sorted({str(m.directory.parent.parent) for m in models.values()}))} "
           f"in {t_load:.1f} s")
+    answers, _ = trivial_answers(batch)
+    table.append(("answer needing no model", answers["mean pose"]["pck@0.5"],
+                  answers["flat mean colour"]["reconstruction_ssim"],
+                  answers["copy appearance image"]["transfer_ssim"]))
     print(f"{'model':32s} {'PCK@0.5':>8s} {'recon SSIM':>11s} {'transfer SSIM':>14s}")
     for name, pck, r, t in table:
         print(f"{name:32s} {'-' if np.isnan(pck) else f'{pck:.3f}':>8s} {r:11.3f} {t:14.3f}")
+    print("answers needing no model: the training people's mean pose (PCK), a flat image of the "
+          "input's mean colour (recon), the appearance image copied unchanged (transfer)")
     print("transfer: each person redrawn in the next person's pose, scored against the "
           "renderer's ground truth")
     print(f"wrote {out} (rows: people; columns: {', '.join(COLUMNS)}); done in {elapsed:.1f} s")

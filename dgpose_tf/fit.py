@@ -8,7 +8,17 @@ CONFIG`` loads it and runs ``training/fit_<family>.py`` next to the config's fol
 Callbacks (:func:`standard_callbacks`): weights checkpoint of the last epoch, BackupAndRestore
 (a killed run resumes from its last finished epoch: model weights and epoch counter; the
 optimisers' moments restart), TensorBoard scalars, image summaries (inputs, reconstructions and
-estimated-pose overlays), TerminateOnNaN, and Keras's progress bar.
+estimated-pose overlays), held-out curves (:class:`HeldOutCurves`: every ``train.eval_every``
+steps the figures of :mod:`dgpose_tf.evaluate` on ``train.eval_n`` people of
+:data:`~dgpose_tf.evaluate.VALIDATION_SEED`, into ``curves.csv``, TensorBoard and
+``curves.png`` with the trivial answers drawn), TerminateOnNaN, and Keras's progress bar.
+
+``train.precision``: ``"float32"`` (default) or ``"mixed_bfloat16"`` (Keras dtype policy: layers
+compute in bfloat16, variables and losses stay float32), used only where the CPU computes
+bfloat16 natively (AVX512_BF16 / AMX); elsewhere the run says so and stays in float32.
+``train.beta_1``, ``train.d_learning_rate``, ``train.label_smoothing``, ``train.kl_warmup``: the
+optimiser settings
+of :meth:`dgpose_tf.models.vaegan.VAEGAN.compile` (defaults: the papers').
 """
 
 from __future__ import annotations
@@ -19,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_config", "make_strategy", "standard_callbacks", "ImageSummary", "run_config",
-           "start_run", "training_dataset", "fit_and_save", "load_run"]
+__all__ = ["load_config", "make_strategy", "standard_callbacks", "ImageSummary", "HeldOutCurves",
+           "run_config", "start_run", "training_dataset", "fit_and_save", "load_run",
+           "gan_settings", "native_bfloat16"]
 
 _REQUIRED = ("name", "family", "model", "data", "train")
 
@@ -89,7 +100,114 @@ class ImageSummary:
         return _Summary()
 
 
-def standard_callbacks(out_dir, preview_batch=None):
+class HeldOutCurves:
+    """Factory of a Keras callback that evaluates the model every ``every`` training steps on
+    ``n`` held-out people (:data:`dgpose_tf.evaluate.VALIDATION_SEED`) with
+    :func:`dgpose_tf.evaluate.evaluate` and appends the scalar figures to ``<out>/curves.csv``
+    (with ``step`` and ``images`` seen), to TensorBoard (``heldout/…``) and redraws
+    ``<out>/curves.png`` (the trivial answers as flat lines). A resumed run appends to the same
+    CSV. A Semi-DGPose is its own pose model here (PCK of its reconstructions and transfers)."""
+
+    FIGURES = ("pck@0.5", "reconstruction_masked_ssim", "reconstruction_ssim", "transfer_ssim",
+               "transfer_masked_ssim")
+
+    def __new__(cls, out_dir, every, n=128, batch_size=1, step0=0):
+        import csv
+
+        import keras
+        import tensorflow as tf
+
+        from . import evaluate as ev
+
+        data = ev.synthetic_test_set(n, ev.VALIDATION_SEED)
+        out = Path(out_dir)
+        path = out / "curves.csv"
+
+        class _Curves(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.writer = tf.summary.create_file_writer(str(out / "tensorboard" / "heldout"))
+                self.answers = None
+                self.step = int(step0)
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.step += 1
+                if self.step % every == 0:
+                    self.measure()
+
+            def measure(self):
+                model = self.model
+                pose_model = model if hasattr(model, "estimate_pose") else None
+                if self.answers is None:
+                    self.answers = ev.trivial_answers(data, pose_model)
+                res = ev.evaluate(model, data=data, seed=ev.VALIDATION_SEED,
+                                  pose_model=pose_model, answers=self.answers)
+                row = {"step": self.step, "images": self.step * batch_size,
+                       **{k: v for k, v in res.items() if isinstance(v, float)}}
+                new = not path.exists()
+                with path.open("a", newline="") as f:
+                    w = csv.DictWriter(f, fieldnames=list(row))
+                    if new:
+                        w.writeheader()
+                    w.writerow(row)
+                with self.writer.as_default():
+                    for k, v in row.items():
+                        if k not in ("step", "images"):
+                            tf.summary.scalar(f"heldout/{k}", v, step=self.step)
+                self.writer.flush()
+                draw_curves(path, out / "curves.png", res["trivial"])
+                shown = ", ".join(f"{k} {row[k]:.3f}" for k in HeldOutCurves.FIGURES if k in row)
+                print(f"\nheld-out @ step {self.step}: {shown}")
+
+        return _Curves()
+
+
+def draw_curves(csv_path, png_path, answers=None, figures=HeldOutCurves.FIGURES):
+    """Learning curves of a ``curves.csv`` as a PNG: each figure against images seen, with its
+    trivial answer as a flat dashed-colour line."""
+    import csv
+
+    import cv2
+
+    from .evaluate import TRIVIAL
+    from .pose.draw import line_plot
+
+    rows = list(csv.DictReader(Path(csv_path).open()))
+    if len(rows) < 1:
+        return
+    x = np.array([float(r["images"]) for r in rows])
+    series = {}
+    for k in figures:
+        if k in rows[0]:
+            series[k] = (x, np.array([float(r[k]) for r in rows]))
+            answer = TRIVIAL.get(k, ("", True))[0]
+            base = (answers or {}).get(answer, {}).get(k)
+            if base is not None:
+                series[f"{answer}: {k}"] = (x[[0, -1]], np.array([base, base]))
+    if len(x) < 2:
+        return
+    plot = line_plot(series, "training images seen", "held-out figure",
+                     f"held-out curves ({Path(csv_path).parent.name})", size=(760, 480))
+    cv2.imwrite(str(png_path), plot[..., ::-1])
+
+
+def native_bfloat16():
+    """True where the CPU has native bfloat16 arithmetic (AVX512_BF16 or AMX-BF16 flags)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def gan_settings(train):
+    """The optimiser keyword arguments of ``VAEGAN.compile`` from a config's ``train``."""
+    keys = ("learning_rate", "weight_decay", "beta_1", "d_learning_rate", "label_smoothing",
+            "kl_warmup")
+    return {k: train[k] for k in keys if k in train}
+
+
+def standard_callbacks(out_dir, preview_batch=None, curves=None):
     import keras
 
     out = Path(out_dir)
@@ -100,6 +218,8 @@ def standard_callbacks(out_dir, preview_batch=None):
            keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False)]
     if preview_batch is not None:
         cbs.append(ImageSummary(out / "tensorboard", preview_batch))
+    if curves is not None:
+        cbs.append(curves)
     return cbs
 
 
@@ -109,6 +229,11 @@ def start_run(config, strategy=None, output=None):
     import keras
 
     keras.utils.set_random_seed(int(config.get("seed", 0)))
+    precision = config["train"].get("precision", "float32")
+    if precision == "mixed_bfloat16" and not native_bfloat16():
+        print("precision: this CPU has no native bfloat16; training in float32")
+        precision = "float32"
+    keras.config.set_dtype_policy(precision)
     out = Path(output or config["output"])
     out.mkdir(parents=True, exist_ok=True)
     return out, make_strategy(strategy or config["train"].get("strategy", "default"))
@@ -168,15 +293,31 @@ def fit_and_save(model, config, out, steps=None, heatmaps=True):
     preview = next(iter(pipeline.synthetic_dataset(16, 16, seed=10_000 + data.get("seed", 0))))
     saved = {k: v for k, v in config.items() if not k.startswith("_")}
     (Path(out) / "config.json").write_text(json.dumps(saved, indent=1))
-    print(f"{config['family']}: {total} steps of batch {train.get('batch_size', 64)}, "
+    batch = train.get("batch_size", 64)
+    print(f"{config['family']}: {total} steps of batch {batch}, "
           f"labelled fraction {data.get('fraction', 1.0)}")
-    history = model.fit(training_dataset(data, train.get("batch_size", 64), heatmaps),
+    curves = None
+    done = _epochs_done(out) * per_epoch
+    model.steps_before = done              # schedules (KL warm-up) continue where they were
+    if train.get("eval_every"):
+        curves = HeldOutCurves(out, int(train["eval_every"]), int(train.get("eval_n", 128)),
+                               batch, step0=done)
+    history = model.fit(training_dataset(data, batch, heatmaps),
                         steps_per_epoch=per_epoch, epochs=max(1, total // per_epoch),
-                        callbacks=standard_callbacks(out, preview))
+                        callbacks=standard_callbacks(out, preview, curves))
     weights = Path(out) / f"{config['family']}.weights.h5"
     model.save_weights(str(weights))
     print(f"saved {weights}")
     return history
+
+
+def _epochs_done(out):
+    """Epochs a resumed run has finished (from BackupAndRestore's state), else 0."""
+    state = Path(out) / "backup" / "training_metadata.json"
+    try:
+        return int(json.loads(state.read_text()).get("epoch", 0))
+    except (OSError, ValueError):
+        return 0
 
 
 def load_run(path):

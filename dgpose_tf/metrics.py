@@ -31,7 +31,10 @@ similarity Procrustes (P-MPJPE); :func:`mpjse` follows the pose-sequence thesis 
 (sum over F − 1 speed differences divided by J·F); :func:`psnr`, :func:`ssim` are ``tf.image``'s
 (SSIM: 11×11 Gaussian window, σ = 1.5, K1 = 0.01, K2 = 0.03, valid region, mean over channels —
 equal to scikit-image's ``structural_similarity`` with ``gaussian_weights=True, sigma=1.5,
-use_sample_covariance=False, data_range=max_val``).
+use_sample_covariance=False, data_range=max_val``). :func:`ssim_map` is the per-pixel SSIM
+behind that mean (``tf.image.ssim`` returns only the mean; the map equals scikit-image's
+``full=True`` map on the valid region), so that :func:`masked_ssim` can average it over a
+foreground mask; :func:`masked_l1` is the mean absolute error over the mask.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ import numpy as np
 from .pose.skeletons import get_skeleton
 
 __all__ = ["PCK_CONVENTIONS", "PCKResult", "normalised_distances", "pck", "pck_curve", "auc",
-           "epe", "mpjpe", "mpjse", "psnr", "ssim", "inception_score"]
+           "epe", "mpjpe", "mpjse", "psnr", "ssim", "ssim_map", "masked_ssim", "masked_l1",
+           "inception_score"]
 
 PCK_CONVENTIONS = {
     "lsp": dict(norm="torso", strict=False, reduce="pooled"),
@@ -308,6 +312,59 @@ def ssim(a, b, max_val=None):
     v = tf.image.ssim(a, b, max_val=max_val, filter_size=11, filter_sigma=1.5, k1=0.01,
                       k2=0.03).numpy()
     return float(v) if single else v
+
+
+def ssim_map(a, b, max_val=None):
+    """Per-pixel SSIM ``(N, H − 10, W − 10)`` (mean over channels) on the valid region of the
+    11×11 window, with :func:`ssim`'s constants: its mean over pixels is :func:`ssim`."""
+    import tensorflow as tf
+
+    a, b, max_val, single = _images(a, b, max_val)
+    if single:
+        a, b = a[None], b[None]
+    c = a.shape[-1]
+    g = np.exp(-0.5 * (np.arange(11) - 5.0) ** 2 / 1.5 ** 2)
+    g = (g / g.sum()).astype(np.float32)
+    win = tf.constant(np.tile(np.outer(g, g)[:, :, None, None], (1, 1, c, 1)))
+    blur = lambda x: tf.nn.depthwise_conv2d(x, win, [1, 1, 1, 1], "VALID")
+    c1, c2 = (0.01 * max_val) ** 2, (0.03 * max_val) ** 2
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a ** 2
+    var_b = blur(b * b) - mu_b ** 2
+    cov = blur(a * b) - mu_a * mu_b
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / \
+        ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    out = tf.reduce_mean(s, -1).numpy()
+    return out[0] if single else out
+
+
+def _mask_weights(mask, shape, crop=0):
+    m = np.asarray(mask, np.float32)
+    if m.shape != tuple(shape):
+        raise ValueError(f"mask must have shape {tuple(shape)} (the images' N, H, W), got "
+                         f"{m.shape}")
+    return m[..., crop:m.shape[-2] - crop, crop:m.shape[-1] - crop] if crop else m
+
+
+def masked_ssim(a, b, mask, max_val=None):
+    """SSIM averaged over the pixels where ``mask`` (``(N, H, W)``, e.g. the renderer's person
+    mask) is set, per image ``(N,)``; the mask is cropped to the map's valid region. An image
+    whose mask is empty there gives NaN."""
+    m = ssim_map(a, b, max_val)
+    w = _mask_weights(mask, np.shape(a)[:-1], crop=5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (m * w).sum((-2, -1)) / w.sum((-2, -1))
+
+
+def masked_l1(a, b, mask):
+    """Mean absolute difference over the pixels where ``mask`` (``(N, H, W)``) is set and over
+    channels, per image ``(N,)`` (NaN where the mask is empty)."""
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    if a.shape != b.shape:
+        raise ValueError(f"images must have the same shape, got {a.shape} and {b.shape}")
+    w = _mask_weights(mask, a.shape[:-1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.abs(a - b).mean(-1) * w).sum((-2, -1)) / w.sum((-2, -1))
 
 
 def inception_score(images=None, classifier=None, probabilities=None, splits=10,

@@ -84,3 +84,148 @@ def test_cli_evaluates_a_training_run(tmp_path, capsys):
     assert "pck@0.5" in out and "reconstruction_pck@0.5" in out
     assert (tmp_path / "ev" / "tiny" / "pck_curve.png").exists()
     assert cli.main(["evaluate", str(tmp_path / "nothing"), "--n", "4"]) != 0
+
+
+# --- trivial answers and the masked image metrics, on hand-made sets ------------------------------
+
+def test_ssim_map_is_the_map_behind_tf_ssim_and_scikit_image():
+    from skimage.metrics import structural_similarity
+
+    from dgpose_tf import metrics
+
+    rng = np.random.default_rng(0)
+    a = rng.random((2, 24, 24, 3)).astype(np.float32)
+    b = np.clip(a + 0.2 * rng.standard_normal(a.shape), 0, 1).astype(np.float32)
+    m = metrics.ssim_map(a, b, 1.0)
+    assert m.shape == (2, 14, 14)
+    np.testing.assert_allclose(m.mean((1, 2)), metrics.ssim(a, b, 1.0), atol=1e-5)
+    _, full = structural_similarity(a[1], b[1], channel_axis=-1, gaussian_weights=True,
+                                    sigma=1.5, use_sample_covariance=False, data_range=1.0,
+                                    full=True)
+    np.testing.assert_allclose(m[1], full.mean(-1)[5:-5, 5:-5], atol=1e-4)
+
+
+def test_masked_metrics_known_answers():
+    from dgpose_tf import metrics
+
+    a = np.zeros((2, 16, 16, 3), np.float32)
+    b = a.copy()
+    b[0, :8] = 0.5                       # top half differs by 0.5 in image 0
+    mask = np.zeros((2, 16, 16), bool)
+    mask[:, :4] = True                   # rows 0–3: inside the changed half
+    np.testing.assert_allclose(metrics.masked_l1(a, b, mask), [0.5, 0.0])
+    mask[0, 12:] = True                  # 4 more rows, unchanged
+    assert metrics.masked_l1(a, b, mask)[0] == pytest.approx(0.25)
+    same = metrics.masked_ssim(b, b, np.ones((2, 16, 16)), 1.0)
+    np.testing.assert_allclose(same, 1.0, atol=1e-6)
+    empty = metrics.masked_ssim(a, b, np.zeros((2, 16, 16)), 1.0)
+    assert np.isnan(empty).all()         # the mask is empty: no answer, not a score
+    with pytest.raises(ValueError, match="mask must have shape"):
+        metrics.masked_l1(a, b, np.ones((2, 8, 8)))
+
+
+def test_flat_colour_and_blur_baselines():
+    from dgpose_tf.evaluate import blurred, flat_colour
+
+    img = np.zeros((1, 4, 4, 3), np.float32)
+    img[0, :2, :, 0] = 1.0               # red top half
+    flat = flat_colour(img)
+    np.testing.assert_allclose(flat[0, 3, 3], [0.5, 0.0, 0.0])
+    assert flat.shape == img.shape and np.ptp(flat[..., 0]) == 0
+    const = np.full((1, 16, 16, 3), 0.3, np.float32)
+    np.testing.assert_allclose(blurred(const), const, atol=1e-6)
+
+
+def test_mean_pose_comes_from_training_people_not_the_test_set():
+    from dgpose_tf.data.pipeline import synthetic_dataset
+    from dgpose_tf.evaluate import TRAIN_SEED, mean_pose
+
+    b = next(iter(synthetic_dataset(6, 6, seed=TRAIN_SEED, heatmaps=False)))
+    joints, labelled = b["joints"].numpy(), b["pose_mask"].numpy()[:, :28:2] > 0
+    expected = np.array([joints[labelled[:, j], j].mean(0) for j in range(14)])
+    np.testing.assert_allclose(mean_pose(6), expected, rtol=1e-5)
+
+
+def _hand_made_set(n=4):
+    """Tiny data dict: uniform grey scenes with a white square person; the transfer target is
+    the same as the input, so copying the appearance image is perfect."""
+    img = np.full((n, 16, 16, 3), -0.2, np.float32)
+    img[:, 4:10, 6:10] = 1.0
+    mask = np.zeros((n, 16, 16), np.uint8)
+    mask[:, 4:10, 6:10] = 1
+    joints = np.tile(np.linspace(2, 13, 28, dtype=np.float32).reshape(1, 14, 2), (n, 1, 1))
+    return {"image": img, "mask": mask, "next_mask": mask, "transfer_mask": mask,
+            "transfer_target": np.round((img + 1) * 127.5).astype(np.uint8),
+            "joints": joints, "transfer_joints": joints, "visible": np.ones((n, 14), bool),
+            "pose_mask": np.ones((n, 48), np.float32),
+            "transfer_pose_mask": np.ones((n, 48), np.float32)}
+
+
+def test_trivial_answers_on_a_hand_made_set():
+    from dgpose_tf.evaluate import trivial_answers
+
+    answers, curve = trivial_answers(_hand_made_set())
+    copy = answers["copy appearance image"]
+    assert copy["transfer_ssim"] == pytest.approx(1.0, abs=1e-3)
+    assert copy["transfer_masked_l1"] == pytest.approx(0.0, abs=1e-3)
+    flat = answers["flat mean colour"]
+    # inside the mask the flat image is the mean colour: |1 − mean| in [0, 1] units
+    mean = (0.4 * (256 - 24) + 1.0 * 24) / 256
+    assert flat["reconstruction_masked_l1"] == pytest.approx(1.0 - mean, abs=1e-5)
+    assert answers["true renders"]["pose_swap_change"] == pytest.approx(0.0, abs=1e-3)
+    assert answers["ignore the pose"]["pose_swap_change"] == 0.0
+    assert len(curve) == 51 and "pck@0.5" in answers["mean pose"]
+
+
+def test_below_trivial_and_the_table_mark_it():
+    from dgpose_tf.evaluate import below_trivial
+
+    res = {"model": "m", "pck@0.5": 0.60, "transfer_ssim": 0.65, "transfer_masked_l1": 0.10,
+           "reconstruction_ssim": float("nan"),
+           "trivial": {"mean pose": {"pck@0.5": 0.55},
+                       "copy appearance image": {"transfer_ssim": 0.65,
+                                                 "transfer_masked_l1": 0.20},
+                       "flat mean colour": {"reconstruction_ssim": 0.5}}}
+    # a tie is not a win; lower is better for L1; NaN never beats
+    assert below_trivial(res) == ["reconstruction_ssim", "transfer_ssim"]
+    res["below_trivial"] = below_trivial(res)
+    table = format_table([res])
+    assert "0.6500 ✗" in table and "0.6000 ✗" not in table
+    assert "m: below its trivial answer: reconstruction_ssim, transfer_ssim" in table
+    assert "copy appearance image" in table
+
+
+def test_evaluation_prints_trivial_answers_and_pose_swap(data):
+    keras.utils.set_random_seed(0)
+    model = SemiDGPose(width=0.0625)
+    model.build()
+    res = evaluate(model, data=data, seed=5, pose_model=model)
+    for answer in ("mean pose", "flat mean colour", "blurred input", "copy appearance image"):
+        assert answer in res["trivial"]
+    assert {"pose_swap_change", "pose_swap_pck@0.5", "transfer_pck@0.5",
+            "reconstruction_masked_ssim", "transfer_masked_l1"} <= set(res)
+    assert "pck@0.5" in res["below_trivial"]       # an untrained pose head loses to the mean
+
+
+def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("publish", repo / "training" / "publish.py")
+    publish = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(publish)
+    fake = tmp_path / "repo"
+    (fake / "zoo").mkdir(parents=True)
+    (fake / "saved_models").mkdir()
+    card = repo / "zoo" / "semi_dgpose_synthetic.json"
+    shutil.copy(card, fake / "zoo" / card.name)
+    before = sorted(p.relative_to(fake) for p in fake.rglob("*"))
+    run = tmp_path / "run"
+    make_run(run, "semi_dgpose", "semi_dgpose_synthetic",
+             config=json.loads(card.read_text())["config"])
+    with pytest.raises(publish.BelowTrivialError, match="does not beat .*nothing was written"):
+        publish.publish(run, n=8, repo=fake)
+    assert sorted(p.relative_to(fake) for p in fake.rglob("*")) == before
+    assert (fake / "zoo" / card.name).read_text() == card.read_text()

@@ -16,7 +16,9 @@ def tiny_config(tmp_path, family="semi_dgpose", **data):
     config = {"name": "tiny", "family": family, "model": {"width": 0.0625},
               "data": {"source": "synthetic", "seed": 1, "fraction": 0.5, **data},
               "mapper": {"steps": 2, "batch_size": 4},
-              "train": {"steps": 4, "steps_per_epoch": 2, "batch_size": 4},
+              "pose_warmup": {"steps": 2, "batch_size": 4},
+              "train": {"steps": 4, "steps_per_epoch": 2, "batch_size": 4, "eval_every": 2,
+                        "eval_n": 4, "kl_warmup": 3, "beta_1": 0.5},
               "seed": 0, "output": str(tmp_path / "run")}
     path = folder / "configs" / "tiny.json"
     path.write_text(json.dumps(config))
@@ -27,8 +29,14 @@ def test_dgpose_train_runs_the_family_script(tmp_path):
     path = tiny_config(tmp_path)
     assert cli.main(["train", str(path)]) == 0
     run = tmp_path / "run"
-    for name in ("semi_dgpose.weights.h5", "mapper.weights.h5", "last.weights.h5", "config.json"):
+    for name in ("semi_dgpose.weights.h5", "mapper.weights.h5", "last.weights.h5", "config.json",
+                 "pose_warmup.weights.h5", "mapper_curve.csv", "mapper_sheet.png",
+                 "curves.csv", "curves.png"):
         assert (run / name).exists(), name
+    rows = (run / "curves.csv").read_text().splitlines()
+    assert rows[0].startswith("step,images,pck@0.5") and len(rows) == 3   # steps 2 and 4
+    assert rows[2].startswith("4,16,")
+    assert len((run / "mapper_curve.csv").read_text().splitlines()) == 2
     assert list((run / "tensorboard" / "images").glob("events.*"))
     # a second run reuses the trained Mapper
     model, _ = fit.run_config(path, steps=2, output=str(run))

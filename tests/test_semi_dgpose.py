@@ -72,6 +72,37 @@ def test_caffe_arithmetic(transpose, n, k, s, p):
     assert block.compute_output_shape((1, n, n, 2)) == (1, expected, expected, 3)
 
 
+def _caffe_deconv(x, w, s, p):
+    """Caffe / PyTorch ConvTranspose2d by definition: scatter each input pixel times the kernel
+    ``(k, k, in, out)`` at stride ``s``, then crop ``p`` on each side."""
+    n, h, wd, cin = x.shape
+    k, cout = w.shape[0], w.shape[3]
+    full = np.zeros((n, (h - 1) * s + k, (wd - 1) * s + k, cout))
+    for i in range(h):
+        for j in range(wd):
+            full[:, i * s:i * s + k, j * s:j * s + k] += np.einsum("nc,klco->nklo",
+                                                                   x[:, i, j], w)
+    return full[:, p:full.shape[1] - p, p:full.shape[2] - p] if p else full
+
+
+def test_deconvolution_values_match_caffe_crop_arithmetic():
+    """The decoder's DECONV(K4, S2, P1): values equal the scatter-and-crop definition, and every
+    interior output pixel receives the same number of kernel taps (2 × 2), so the layer adds no
+    checkerboard by uneven overlap (Odena et al. 2016); only the one-pixel border gets half."""
+    block = ConvBlock(3, 4, 2, 1, transpose=True, kernel_initializer="glorot_uniform")
+    x = np.random.default_rng(1).standard_normal((2, 5, 5, 2)).astype("float32")
+    out = np.asarray(block(x))
+    w = np.asarray(block.conv.kernel)          # (k, k, out, in)
+    ref = _caffe_deconv(x, np.transpose(w, (0, 1, 3, 2)), 2, 1)
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+    ones = ConvBlock(1, 4, 2, 1, transpose=True, kernel_initializer="ones")
+    taps = np.asarray(ones(np.ones((1, 8, 8, 1), "float32")))[0, ..., 0]
+    assert taps.shape == (16, 16)
+    np.testing.assert_array_equal(taps[1:-1, 1:-1], 4.0)
+    np.testing.assert_array_equal(taps[0, 1:-1], 2.0)
+    assert taps[0, 0] == 1.0
+
+
 def test_residual_block_refuses_other_sizes():
     with pytest.raises(ValueError, match="1×1"):
         ResidualBlock(8)(np.zeros((1, 2, 2, 8), "float32"))

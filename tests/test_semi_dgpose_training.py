@@ -92,3 +92,51 @@ def test_mirrored_strategy_on_two_logical_cpus():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "replicas 2" in out.stdout and "changed True" in out.stdout and "finite True" in out.stdout
+
+
+def test_kl_warmup_ramps_the_kl_weight_and_defaults_to_the_paper():
+    keras.utils.set_random_seed(0)
+    m = SemiDGPose(width=0.0625)
+    m.compile()
+    assert m.kl_weight() == 1.0                        # the paper: weight 1 from the start
+    m.compile(kl_warmup=10, beta_1=0.5, label_smoothing=0.1)
+    b = batch(4, labelled=0.5)
+    out = m.generator_losses(b)
+    assert float(m.kl_weight()) == 0.0                 # step 0: no KL pull yet
+    expected = out["pose_reg"] + out["l1"] + out["g_gan"]   # γ = 1
+    np.testing.assert_allclose(out["loss"], expected, rtol=1e-5)
+    m.optimizer.iterations.assign(5)
+    assert float(m.kl_weight()) == pytest.approx(0.5)
+    m.optimizer.iterations.assign(50)
+    assert float(m.kl_weight()) == 1.0
+    assert m.optimizer.beta_1 == 0.5 and m.d_optimizer.beta_1 == 0.5
+    with pytest.raises(ValueError, match="label_smoothing"):
+        m.compile(label_smoothing=1.0)
+    m.compile(alpha=100.0, alpha_per_pixel=True)       # α on a per-pixel-mean L1 scale
+    assert m.alpha == 100.0 * 64 * 64 * 3
+    out = m.generator_losses(b)
+    has = b["has_label"].numpy()
+    mu_y = m.encoder(b["image"], training=True)[2].numpy()
+    sq = np.mean(np.square(mu_y - b["pose_vector"].numpy()), -1)
+    np.testing.assert_allclose(out["pose_reg"], has * m.alpha * sq, rtol=1e-3)
+
+
+def test_pose_warm_start_learns_from_labelled_samples_only():
+    from dgpose_tf.models.semi_dgpose import PoseTrainer
+
+    keras.utils.set_random_seed(0)
+    m = SemiDGPose(width=0.0625)
+    m.build()
+    trainer = PoseTrainer(m.encoder, weight_decay=0.0)
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
+    before = [v.numpy().copy() for v in m.encoder.trainable_variables]
+    trainer.train_step(batch(4, labelled=0.0))
+    # no label in the batch: nothing to learn from, no weight moves
+    for a, v in zip(before, m.encoder.trainable_variables):
+        np.testing.assert_array_equal(a, v.numpy())
+    before = [v.numpy().copy() for v in m.encoder.mu_y.trainable_variables]
+    b = batch(8, labelled=1.0)
+    losses = [float(trainer.train_step(b)["loss"]) for _ in range(30)]
+    assert losses[-1] < losses[0]
+    assert any(not np.allclose(a, v.numpy()) for a, v in
+               zip(before, m.encoder.mu_y.trainable_variables))

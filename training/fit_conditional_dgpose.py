@@ -6,8 +6,9 @@ supervised — every image comes with its pose heatmaps.
 
 Config keys: ``model`` (ConditionalDGPose arguments, e.g. ``{"width": 0.125}``); ``data`` (as in
 ``fit_semi_dgpose.py``; ``fraction`` is ignored: the model needs every pose); ``train``
-(``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``, ``weight_decay``,
-``strategy``); ``seed``; ``output``. Writes ``<output>/conditional_dgpose.weights.h5``,
+(``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``, ``beta_1``,
+``d_learning_rate``, ``label_smoothing``, ``weight_decay``, ``precision``, ``eval_every``,
+``eval_n``, ``strategy``); ``seed``; ``output``. Writes ``<output>/conditional_dgpose.weights.h5``,
 ``config.json`` and TensorBoard logs.
 """
 
@@ -15,15 +16,14 @@ from __future__ import annotations
 
 
 def main(config, steps=None, strategy=None, output=None):
-    from dgpose_tf.fit import fit_and_save, start_run
+    from dgpose_tf.fit import fit_and_save, gan_settings, start_run
     from dgpose_tf.models.conditional_dgpose import ConditionalDGPose
 
     out, strat = start_run(config, strategy, output)
     train = config["train"]
     with strat.scope():
         model = ConditionalDGPose(**config["model"])
-        model.compile(learning_rate=train.get("learning_rate", 1e-4),
-                      weight_decay=train.get("weight_decay", 5e-4))
+        model.compile(**gan_settings(train))
     history = fit_and_save(model, config, out, steps, heatmaps=True)
     return model, history
 

@@ -5,6 +5,11 @@ and size, signatures, metrics with the command that reproduces them). Regenerate
 
     python training/publish.py RUN_DIR [--name NAME] [--n 1000] [--pose-model ZOO_NAME]
 
+A model any of whose figures does not beat its trivial answer (``below_trivial`` of
+:func:`dgpose_tf.evaluate.evaluate`: mean pose, flat colour, copy of the appearance image, …) is
+refused as a pretrained entry: the script says which figures fail and writes nothing (the
+evaluation goes to a temporary folder first; the card, figures and ``saved_models/`` are untouched).
+
 (Users who train their own models register them in ``$DGPOSE_HOME`` instead:
 ``dgpose zoo register RUN_DIR``.)
 """
@@ -16,13 +21,18 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def publish(run_dir, name=None, n=1000, pose_model=None):
+class BelowTrivialError(SystemExit):
+    """The run does not beat the answers that need no model: not published."""
+
+
+def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO):
     from dgpose_tf import zoo
     from dgpose_tf.evaluate import TEST_SEED, evaluate
     from dgpose_tf.fit import load_run
@@ -30,7 +40,7 @@ def publish(run_dir, name=None, n=1000, pose_model=None):
 
     model, config = load_run(run_dir)
     name = name or config["name"]
-    card_path = REPO / "zoo" / f"{name}.json"
+    card_path = repo / "zoo" / f"{name}.json"
     card = json.loads(card_path.read_text())
     built = {k: v for k, v in model.get_config().items() if k != "name"}
     if card["family"] != config["family"] or \
@@ -38,25 +48,45 @@ def publish(run_dir, name=None, n=1000, pose_model=None):
         sys.exit(f"{run_dir} ({config['family']} {built}) does not match the card "
                  f"{card_path} ({card['family']} {card['config']})")
     card["config"] = built
-    judge = None if pose_model is None else zoo.load(pose_model, format="keras")
+    judge = None
+    if pose_model is not None:
+        judge = load_run(pose_model)[0] if Path(pose_model).exists() else \
+            zoo.load(pose_model, format="keras")
     t0 = time.perf_counter()
-    figures = evaluate(model, n, TEST_SEED, REPO / "zoo" / "figures" / name, name, judge)
-    print(f"evaluated {name} on {n} test people in {time.perf_counter() - t0:.0f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = evaluate(model, n, TEST_SEED, Path(tmp) / name, name, judge)
+        print(f"evaluated {name} on {n} test people in {time.perf_counter() - t0:.0f} s")
+        if figures["below_trivial"]:
+            raise BelowTrivialError(
+                f"not published: {name} does not beat the answer that needs no model on "
+                f"{', '.join(figures['below_trivial'])} (see `dgpose evaluate {run_dir}`); "
+                f"nothing was written")
+        shown = repo / "zoo" / "figures" / name
+        if shown.exists():
+            shutil.rmtree(shown)
+        shutil.copytree(Path(tmp) / name, shown)
+    run = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
+    for extra in ("curves.csv", "curves.png", "mapper_curve.csv", "mapper_sheet.png"):
+        if (run / extra).exists():                # learning curves of the run
+            shutil.copy(run / extra, shown / extra)
     command = f"dgpose evaluate {name} --n {n}" + (f" --pose-model {pose_model}"
                                                     if pose_model else "")
-    target = REPO / "saved_models" / name
+    target = repo / "saved_models" / name
     if target.exists():
         shutil.rmtree(target)
-    card = zoo.write_entry(model, card, REPO / "saved_models")
+    card = zoo.write_entry(model, card, repo / "saved_models")
     card["metrics"] = {"synthetic_test": {k: v for k, v in figures.items() if k != "model"},
                        "command": command,
                        "pictures": f"zoo/figures/{name}/"}
     card["training"]["steps"] = config["train"]["steps"]
     card["training"]["batch_size"] = config["train"]["batch_size"]
+    card["training"]["recipe"] = config.get("about", "")
+    card["training"]["settings"] = {k: config[k] for k in ("mapper", "pose_warmup", "train", "data")
+                                    if k in config}
     tmp = card_path.with_suffix(".json.partial")
     tmp.write_text(json.dumps(card, indent=1) + "\n")
     os.replace(tmp, card_path)
-    (REPO / "saved_models" / "models.config").write_text(models_config(REPO / "saved_models"))
+    (repo / "saved_models" / "models.config").write_text(models_config(repo / "saved_models"))
     size = sum(f["size"] for f in card["files"].values())
     print(f"published {name}: {len(card['files'])} files, {size / 1e6:.1f} MB; card {card_path}")
     return card
@@ -67,6 +97,7 @@ if __name__ == "__main__":
     p.add_argument("run")
     p.add_argument("--name")
     p.add_argument("--n", type=int, default=1000)
-    p.add_argument("--pose-model", help="zoo entry estimating the pose of reconstructions")
+    p.add_argument("--pose-model", help="zoo entry or training run estimating the pose of "
+                                        "reconstructions and transfers")
     a = p.parse_args()
     publish(a.run, a.name, a.n, a.pose_model)

@@ -87,7 +87,8 @@ class ConditionalDGPose(VAEGAN):
         kl_z = tfd().kl_divergence(q_z, self.prior(Z_DIM, x.dtype))
         l1 = ops.sum(ops.abs(x - x_hat), [1, 2, 3])
         g_gan = non_saturating_gan(self.discriminator(x_hat, training=training)[:, 0])
-        return {"loss": kl_z + l1 + g_gan, "l1": l1, "kl_z": kl_z, "g_gan": g_gan,
+        return {"loss": self.kl_weight() * kl_z + l1 + g_gan, "l1": l1, "kl_z": kl_z,
+                "g_gan": g_gan,
                 "x_hat": x_hat}
 
     # --- distributions and applications ---------------------------------------------------------
