@@ -251,6 +251,8 @@ def _zoo(args):
         for name in zoo.list_models(args.pattern):
             card = zoo.info(name)
             shipped = "weights" if card.get("files") else "no weights (train your own)"
+            if card.get("below_trivial"):
+                shipped += " (experimental: below a trivial answer)"
             print(f"{name:36s} {card.get('family', ''):20s} {shipped}")
     elif args.zoo_command == "info":
         print(json.dumps(zoo.info(args.name), indent=1))

@@ -16,8 +16,8 @@ steps the figures of :mod:`dgpose_tf.evaluate` on ``train.eval_n`` people of
 ``train.precision``: ``"float32"`` (default) or ``"mixed_bfloat16"`` (Keras dtype policy: layers
 compute in bfloat16, variables and losses stay float32), used only where the CPU computes
 bfloat16 natively (AVX512_BF16 / AMX); elsewhere the run says so and stays in float32.
-``train.beta_1``, ``train.d_learning_rate``, ``train.label_smoothing``, ``train.kl_warmup``: the
-optimiser settings
+``train.beta_1``, ``train.d_learning_rate``, ``train.label_smoothing``, ``train.kl_warmup``,
+``train.kl_beta``: the optimiser and loss settings
 of :meth:`dgpose_tf.models.vaegan.VAEGAN.compile` (defaults: the papers').
 """
 
@@ -203,7 +203,7 @@ def native_bfloat16():
 def gan_settings(train):
     """The optimiser keyword arguments of ``VAEGAN.compile`` from a config's ``train``."""
     keys = ("learning_rate", "weight_decay", "beta_1", "d_learning_rate", "label_smoothing",
-            "kl_warmup")
+            "kl_warmup", "kl_beta")
     return {k: train[k] for k in keys if k in train}
 
 

@@ -198,6 +198,11 @@ def load(name, version=None, format="saved_model", weights="pretrained", path=No
     card = info(name)
     if version is not None and int(version) != int(card["version"]):
         raise NoWeightsError(f"{name!r} has version {card['version']}, not {version}")
+    below = card.get("below_trivial")
+    if below and weights == "pretrained":
+        import warnings
+        warnings.warn(f"{name!r} is experimental: it does not beat the answer that needs no model "
+                      f"on {', '.join(below)} (see its card's metrics)", UserWarning, stacklevel=2)
     if format not in ("saved_model", "keras"):
         raise ValueError(f"format must be 'saved_model' or 'keras', got {format!r}")
     if weights not in ("pretrained", None):

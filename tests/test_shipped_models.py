@@ -128,3 +128,18 @@ def test_real_tf_serving(tmp_path, batch):
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_cards_say_whether_they_beat_the_trivial_answers(name):
+    """The card's flag agrees with its recorded evaluation (re-judged here from the recorded
+    model figures and trivial answers), and an entry below them is announced on load."""
+    from dgpose_tf.evaluate import below_trivial
+
+    card = zoo.info(name)
+    figures = card["metrics"]["synthetic_test"]
+    assert figures["below_trivial"] == below_trivial(figures)
+    assert card.get("below_trivial", []) == figures["below_trivial"]
+    if card.get("below_trivial"):
+        with pytest.warns(UserWarning, match="experimental"):
+            zoo.load(name, format="keras")
