@@ -164,7 +164,7 @@ class HeldOutCurves:
 
 def draw_curves(csv_path, png_path, answers=None, figures=HeldOutCurves.FIGURES):
     """Learning curves of a ``curves.csv`` as a PNG: each figure against images seen, with its
-    trivial answer as a flat dashed-colour line."""
+    trivial answer as a flat line."""
     import csv
 
     import cv2
