@@ -233,6 +233,12 @@ class Discriminator(_Net):
         return _f32(self.flatten(x))
 
 
+def pose_regression_error(mu_y, label, valid):
+    """Per-sample squared error of pose vectors ``(B,)``, averaged over each label's valid
+    entries: the regression of Eq. 4 before α (shared by the VAE-GAN and the pose warm start)."""
+    return ops.sum(valid * ops.square(mu_y - label), -1) / ops.maximum(ops.sum(valid, -1), 1.0)
+
+
 class _PhaseTrainer(keras.Model):
     """One network trained alone on one loss (a training phase before the VAE-GAN): Adam with
     coupled weight decay, the global-batch mean loss (divided by ``num_replicas_in_sync``, as
@@ -291,8 +297,7 @@ class PoseTrainer(_PhaseTrainer):
         label, valid = batch["pose_vector"], batch["pose_mask"]
         has = ops.cast(batch["has_label"], "float32")
         mu_y = self.network(batch["image"], training=True)[2]
-        sq = ops.sum(valid * ops.square(mu_y - label), -1) / \
-            ops.maximum(ops.sum(valid, -1), 1.0)
+        sq = pose_regression_error(mu_y, label, valid)
         return ops.sum(has * sq) / ops.maximum(ops.sum(has), 1.0)
 
 
@@ -370,8 +375,7 @@ class SemiDGPose(VAEGAN):
         x_hat = self.decoder([z, self.mapper(y, training=False)], training=training)
         kl_z = _tfd().kl_divergence(q_z, self.prior(Z_DIM, x.dtype))
         kl_y = (1.0 - has) * _tfd().kl_divergence(q_y, self.prior(Y_DIM, x.dtype))
-        sq = tf.reduce_sum(valid * tf.square(q_y.mean() - label), -1)
-        pose_reg = has * self.alpha * sq / tf.maximum(tf.reduce_sum(valid, -1), 1.0)
+        pose_reg = has * self.alpha * pose_regression_error(q_y.mean(), label, valid)
         l1 = tf.reduce_sum(tf.abs(x - x_hat), [1, 2, 3])
         d_fake = self.discriminator(x_hat, training=training)[:, 0]
         g_gan = non_saturating_gan(d_fake)
