@@ -119,3 +119,112 @@ def bench_train_step(family="semi_dgpose", width=1.0, batch=16, steps=5, warmup=
             line += f" (bf16 matmul rate {bf16:.0f} GFLOP/s: {achieved / bf16:.0%} of that)"
         print(line)
     return rate
+
+
+def _aegan(weights=None, seed=0):
+    import keras
+
+    from .models import build_model
+
+    keras.utils.set_random_seed(seed)
+    if weights is None:
+        return build_model("pose_sequence_aegan", {})
+    from . import zoo
+    from pathlib import Path
+
+    if Path(weights).exists():
+        from .fit import load_run
+        return load_run(weights)[0]
+    return zoo.load(weights, format="keras")
+
+
+def bench_sequence_train_step(batch=256, steps=5, warmup=2, seed=0):
+    """Sequences/s and GFLOP/s (as a fraction of this machine's fp32 matmul rate, same process)
+    of one pose-sequence AE-GAN training iteration (critic WGAN-GP step + generator/encoder
+    step), warm."""
+    import numpy as np
+    import tensorflow as tf
+
+    from .data.motion import window_pool
+
+    model = _aegan(seed=seed)
+    model.compile()
+    pool = window_pool(max(4, batch // 60 + 1), seed, progress=False)
+    x = tf.constant(np.resize(pool, (batch,) + pool.shape[1:]))
+    step = tf.function(lambda: model.train_step({"poses": x}))
+    t0 = time.perf_counter()
+    step()
+    trace = time.perf_counter() - t0
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        float(step()["loss"])
+        times.append(time.perf_counter() - t0)
+    sec = float(np.median(times))
+    flops = _flops_per_image(step, batch)
+    peak = matmul_rate()
+    line = (f"pose_sequence_aegan batch {batch}: {sec * 1000:.0f} ms/step (median of {steps}; "
+            f"first call {trace:.1f} s), {batch / sec:.0f} sequences/s")
+    if flops is not None:
+        achieved = batch / sec * flops / 1e9
+        line += (f", {flops / 1e6:.0f} MFLOP/sequence, {achieved:.0f} GFLOP/s = "
+                 f"{achieved / peak:.0%} of this machine's fp32 matmul rate ({peak:.0f} GFLOP/s)")
+    print(line)
+    return batch / sec
+
+
+def bench_inpaint(frames=10000, shift=1, steps=200, loop_windows=16, model=None, seed=0):
+    """Windows/s of inpainting one ``frames``-long sequence at ``shift`` with every window in
+    one compiled graph, against per-window loops in the same process: the same compiled graph
+    called once per window, and the textbook eager loop (one window at a time, TensorFlow
+    executing op by op) — each timed on ``loop_windows`` windows; prints both speed-ups."""
+    import numpy as np
+    import tensorflow as tf
+
+    from .data.motion import SyntheticMotion
+    from .models.inpainting import inpaint_graph, window_starts
+
+    net = _aegan(model, seed)
+    motion = SyntheticMotion(seed=seed, fps=24)
+    seqs, total = [], 0
+    i = 0
+    while total < frames:
+        s = motion.sequence(i)["poses"]
+        seqs.append(s)
+        total += len(s)
+        i += 1
+    joints = np.concatenate(seqs)[:frames] * 200 + 300          # pixels
+    observed = np.zeros(joints.shape[:2], np.float32)
+    from .evaluate_sequences import KEEP12
+    observed[:, KEEP12] = 1
+    n_windows = len(window_starts(frames, shift=shift))
+    fn = tf.function(lambda j, o, s, n, f: inpaint_graph(net, j, o, s, n, f))
+    args = lambda j, o: (tf.constant(j, tf.float32), tf.constant(o), tf.constant(shift),
+                         tf.constant(steps), tf.constant(True))
+    fn(*args(joints[:48], observed[:48]))                        # trace
+    t0 = time.perf_counter()
+    fn(*args(joints, observed))["joints"].numpy()
+    batched = n_windows / (time.perf_counter() - t0)
+    one = lambda k: args(joints[k:k + 24], observed[k:k + 24])
+    fn(*one(0))["joints"].numpy()                                 # warm
+    t0 = time.perf_counter()
+    for k in range(loop_windows):
+        fn(*one(k * shift))["joints"].numpy()
+    looped = loop_windows / (time.perf_counter() - t0)
+    from .models.inpainting import optimise_windows
+    x = np.asarray(joints[:24][None], np.float32) / 200.0 - 1.5
+    m = tf.constant(observed[:24][None])
+    x = tf.constant(x * observed[:24][None, ..., None])
+    t0 = time.perf_counter()
+    n_eager = max(1, loop_windows // 8)
+    for _ in range(n_eager):
+        optimise_windows(net, x, m, steps)               # eager: op by op
+    eager = n_eager / (time.perf_counter() - t0)
+    print(f"inpaint {frames} frames, shift {shift} → {n_windows} windows, {steps} steps: "
+          f"all windows in one graph {batched:.1f} windows/s; per-window loop of the compiled "
+          f"graph {looped:.2f} windows/s ({loop_windows} timed) → {batched / looped:.0f}×; "
+          f"eager per-window loop {eager:.3f} windows/s ({n_eager} timed) → "
+          f"{batched / eager:.0f}×")
+    return batched, looped, eager

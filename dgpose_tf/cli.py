@@ -24,7 +24,10 @@ def command(name, help):
 
 
 def _demo_args(p):
-    p.add_argument("--out", default="dgpose_demo.png", help="PNG sheet to write")
+    p.add_argument("--out", default="dgpose_demo.png", help="PNG sheet to write (the pose-sequence "
+                                                            "sheet goes beside it, *_inpaint.png)")
+    p.add_argument("--bvh", help="a motion-capture clip (BVH or AMC) for the pose-sequence part "
+                                 "(default: synthetic test motion)")
     p.add_argument("--n", type=int, default=64, help="number of fresh synthetic people")
     p.add_argument("--seed", type=int, default=2026, help="seed of the people")
 
@@ -33,7 +36,7 @@ def _demo_args(p):
                  "and sampling with the shipped synthetic models; writes a PNG sheet")
 def _demo(args):
     from .demo import run_demo
-    return run_demo(out=args.out, n=args.n, seed=args.seed)
+    return run_demo(out=args.out, n=args.n, seed=args.seed, bvh=args.bvh)
 
 
 _demo.configure = _demo_args
@@ -87,7 +90,7 @@ _skeletons.configure = _skeletons_args
 
 
 def _bench_args(p):
-    p.add_argument("what", choices=("synth", "train-step"), help="what to measure")
+    p.add_argument("what", choices=("synth", "train-step", "inpaint"), help="what to measure")
     p.add_argument("--size", type=int, default=64, choices=(64, 128, 256))
     p.add_argument("--n", type=int, default=4000, help="samples timed after the warm-up (synth)")
     p.add_argument("--warmup", type=int, default=None,
@@ -99,13 +102,24 @@ def _bench_args(p):
     p.add_argument("--xla", action="store_true", help="jit_compile the step (train-step)")
     p.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),
                    help="Keras dtype policy of the layers (train-step)")
+    p.add_argument("--frames", type=int, default=10000, help="sequence length (inpaint)")
+    p.add_argument("--shift", type=int, default=1, help="window shift (inpaint)")
+    p.add_argument("--inpaint-steps", type=int, default=200, help="latent steps (inpaint)")
+    p.add_argument("--model", default=None, help="zoo name or run of an AE-GAN (inpaint; "
+                                                  "default: untrained, same cost)")
 
 
 @command("bench", "print throughput figures (synth: synthetic-people images/s; train-step: "
-                  "images/s and GFLOP/s of one training iteration)")
+                  "images/s and GFLOP/s of one training iteration; inpaint: windows/s of "
+                  "batched inpainting vs a per-window loop)")
 def _bench(args):
     from . import bench
-    if args.what == "synth":
+    if args.what == "inpaint":
+        bench.bench_inpaint(args.frames, args.shift, args.inpaint_steps, model=args.model)
+    elif args.what == "train-step" and args.family == "pose_sequence_aegan":
+        bench.bench_sequence_train_step(256 if args.batch == 16 else args.batch, args.steps,
+                                        2 if args.warmup is None else args.warmup)
+    elif args.what == "synth":
         bench.bench_synth(size=args.size, n=args.n,
                           warmup=5000 if args.warmup is None else args.warmup)
     else:
@@ -187,6 +201,16 @@ def _evaluate_args(p):
                         "semi_dgpose_synthetic")
     p.add_argument("--no-pose-model", action="store_true",
                    help="skip the pose-fidelity figures")
+    p.add_argument("--bvh", nargs="+", metavar="FILE",
+                   help="pose-sequence AE-GAN: motion-capture clips (BVH, CMU naming) to "
+                        "evaluate on — real motion no training run sees")
+    p.add_argument("--cameras", type=int, default=4, help="--bvh: projections per clip")
+    p.add_argument("--steps", type=int, default=200, help="--bvh: inpainting steps")
+    p.add_argument("--shifts", type=int, nargs="+", default=[1, 8, 24],
+                   help="--bvh: window shifts to evaluate")
+    p.add_argument("--ablations", action="store_true",
+                   help="--bvh: also the inpainting procedure's ablations (encoder vs random "
+                        "init, Procrustes on/off, prior weight 0, learning rates 0.1 / 0.01)")
 
 
 def _keras_model(target):
@@ -210,6 +234,8 @@ def _evaluate(args):
 
     from .evaluate import TEST_SEED, evaluate, format_table, synthetic_test_set
 
+    if args.bvh or any(_family(t) == "pose_sequence_aegan" for t in args.models):
+        return _evaluate_sequences(args)
     seed = TEST_SEED if args.seed is None else args.seed
     data = synthetic_test_set(args.n, seed)
     pose_model = None if args.no_pose_model else _keras_model(args.pose_model)[0]
@@ -226,6 +252,93 @@ def _evaluate(args):
 
 
 _evaluate.configure = _evaluate_args
+
+
+def _family(target):
+    """The family of a zoo name or training run folder (None if unknown)."""
+    import json
+    from pathlib import Path
+
+    from . import zoo
+
+    p = Path(target)
+    cfg = (p if p.is_dir() else p.parent) / "config.json"
+    if cfg.is_file():
+        return json.loads(cfg.read_text()).get("family")
+    try:
+        return zoo.info(target).get("family")
+    except zoo.ZooError:
+        return None
+
+
+def _evaluate_sequences(args):
+    import json
+    from pathlib import Path
+
+    from .evaluate_sequences import (ablations, evaluate_clips, format_ablations,
+                                     format_clip_table, load_clip)
+
+    if not args.bvh:
+        raise ValueError("pose-sequence AE-GAN models are evaluated on real motion: pass "
+                         "--bvh FILE … (e.g. the CMU clips, BVH at 120 fps)")
+    missing = [f for f in args.bvh if not Path(f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"BVH file(s) not found: {', '.join(missing)}")
+    for target in args.models:
+        if _family(target) != "pose_sequence_aegan":
+            raise ValueError(f"{target} is not a pose-sequence AE-GAN; --bvh evaluates those")
+        model, name = _keras_model(target)
+        results = evaluate_clips(model, args.bvh, cameras=args.cameras, shifts=args.shifts,
+                                 steps=args.steps)
+        out = Path(args.out) / name
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(
+            {"clips": [Path(f).name for f in args.bvh], "cameras": args.cameras,
+             "steps": args.steps, "results": {str(k): v for k, v in results.items()}},
+            indent=1))
+        print(f"{name}: {len(args.bvh)} clip(s) × {args.cameras} cameras, 12 AlphaPose joints "
+              f"with outlier bursts, swaps and gaps → 28 joints")
+        print(format_clip_table(results))
+        if args.ablations:
+            abl = ablations(model, {Path(f).name: load_clip(f) for f in args.bvh},
+                            cameras=1, steps=args.steps)
+            print("\ninpainting ablations (gaps of 0.5 s, shift 24, 1 camera per clip; loss "
+                  "= 10·MPJPE + 5·MPJSE over the observed joints, normalised units):")
+            print(format_ablations(abl))
+            (out / "ablations.json").write_text(json.dumps(abl, indent=1))
+        print(f"wrote {out / 'metrics.json'}")
+    return 0
+
+
+def _inpaint_args(p):
+    p.add_argument("input", help="AlphaPose/COCO results JSON, a folder of OpenPose JSON, or npz")
+    p.add_argument("--out", required=True, help="output file (folder for OpenPose)")
+    p.add_argument("--format", choices=("alphapose", "openpose", "coco", "npz"),
+                   help="input (and output) format; default from the path")
+    p.add_argument("--track", type=int, help="person id to follow (AlphaPose idx, OpenPose "
+                                             "person_id); default: the longest track")
+    p.add_argument("--shift", type=int, default=8, help="window shift in frames (1 = best, "
+                                                        "slowest; 24 = chunks)")
+    p.add_argument("--mode", choices=("fill", "refine"), default="fill",
+                   help="fill: keep observed joints; refine: replace them too (thesis)")
+    p.add_argument("--steps", type=int, default=200, help="latent descent steps")
+    p.add_argument("--threshold", type=float, default=0.05,
+                   help="joints with a confidence at or below this are missing")
+    p.add_argument("--model", default="pose_sequence_aegan_synthetic",
+                   help="zoo name or training run folder of a pose-sequence AE-GAN")
+
+
+@command("inpaint", "complete, clean and upsample 2-D pose sequences from a detector "
+                    "(AlphaPose, OpenPose, COCO, npz) to 28 joints with the pose-sequence AE-GAN")
+def _inpaint(args):
+    from .inpaint_files import inpaint_detections
+
+    inpaint_detections(args.input, args.out, args.format, args.track, args.shift, args.mode,
+                       args.steps, args.model, args.threshold)
+    return 0
+
+
+_inpaint.configure = _inpaint_args
 
 
 def _zoo_args(p):
@@ -314,7 +427,8 @@ def main(argv=None) -> int:
 
     try:
         return int(args.func(args) or 0)
-    except (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError, ZooError) as exc:
+    except (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError, ZooError,
+            OSError) as exc:
         print(f"dgpose {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

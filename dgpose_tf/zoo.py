@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["list_models", "info", "load", "register", "write_entry", "home", "ZooModel",
+           "SequenceZooModel",
            "ZooError", "UnknownModelError", "NoWeightsError", "ChecksumError",
            "IncompleteModelError", "InvalidNameError"]
 
@@ -218,7 +219,8 @@ def load(name, version=None, format="saved_model", weights="pretrained", path=No
     if weights is None:
         raise ValueError("an untrained model has no SavedModel: use format='keras', weights=None")
     folder = _resolve(card, "saved_model", path)
-    return ZooModel(folder / str(card["version"]), card)
+    cls = SequenceZooModel if card.get("family") == "pose_sequence_aegan" else ZooModel
+    return cls(folder / str(card["version"]), card)
 
 
 class ZooModel:
@@ -275,6 +277,28 @@ class ZooModel:
         feed = {k: tf.convert_to_tensor(_check_input(signature, k, given[k], specs[k],
                                                      ranges.get(k))) for k in order}
         return {k: v.numpy() for k, v in fn(**feed).items()}
+
+
+class SequenceZooModel(ZooModel):
+    """A pose-sequence AE-GAN from the zoo: the signatures, plus :meth:`inpaint` taking detector
+    output in any joint set (the SavedModel's ``inpaint`` signature wants the 28 joints)."""
+
+    def inpaint(self, joints, visible=None, skeleton="alphapose12", shift=1, steps=200,
+                mode="refine", threshold=0.0):
+        """``joints`` (T, J, 2|3) of ``skeleton`` in the caller's frame → ``{"joints": (T, 28, 2)
+        MPI-INF-3DHP joints, "observed": (T, 28) bool}``; see
+        :func:`dgpose_tf.models.inpainting.inpaint` (the same graph)."""
+        from .models.inpainting import InpaintingError, to_model_joints, window_starts
+
+        if mode not in ("refine", "fill"):
+            raise InpaintingError(f"mode must be 'refine' or 'fill', got {mode!r}")
+        if int(steps) < 0:
+            raise InpaintingError(f"steps must be ≥ 0, got {steps}")
+        x, m = to_model_joints(joints, visible, skeleton, threshold)
+        window_starts(len(x), shift=int(shift))
+        out = self._run("inpaint", x, m, np.int32(shift), np.int32(steps),
+                        np.bool_(mode == "fill"))
+        return {"joints": out["joints"], "observed": m > 0}
 
 
 def _check_input(signature, name, value, spec, value_range):

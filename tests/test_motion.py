@@ -174,3 +174,104 @@ def test_motion_sheet_command(tmp_path):
     assert cli.main(["data", "motion", "--out", str(out)]) == 0
     img = cv2.imread(str(out))
     assert img.shape[0] > 7 * 128 and img.std() > 5
+
+
+ASF_TEXT = """# a two-bone leg and a back, CMU style
+:version 1.10
+:name test
+:units
+  mass 1.0
+  length 1.0
+  angle deg
+:root
+   order TX TY TZ RX RY RZ
+   axis XYZ
+   position 0 0 0
+   orientation 0 0 0
+:bonedata
+  begin
+     id 1
+     name lfemur
+     direction 0 -1 0
+     length 40
+     axis 0 0 90 XYZ
+    dof rx ry rz
+  end
+  begin
+     id 2
+     name ltibia
+     direction 0 -1 0
+     length 40
+     axis 0 0 0 XYZ
+    dof rx
+  end
+  begin
+     id 3
+     name lowerback
+     direction 0 1 0
+     length 50
+     axis 0 0 0 XYZ
+  end
+:hierarchy
+  begin
+    root lfemur lowerback
+    lfemur ltibia
+  end
+"""
+
+AMC_TEXT = """#!OML:ASF test.asf
+:FULLY-SPECIFIED
+:DEGREES
+1
+root 0 80 0 0 0 0
+lfemur 0 0 0
+ltibia 0
+2
+root 5 80 0 0 90 0
+lfemur 0 0 0
+ltibia 90
+"""
+
+
+def test_asf_amc_forward_kinematics_by_hand():
+    from dgpose_tf.data import asf_amc
+
+    asf = asf_amc.parse_asf(ASF_TEXT)
+    assert asf.names == ["root", "lfemur", "ltibia", "lowerback"]
+    assert asf.parents.tolist() == [-1, 0, 1, 0] and asf.dofs[2] == ["rx"]
+    motion = asf_amc.parse_amc(AMC_TEXT, asf)
+    assert motion["root"].shape == (2, 6) and motion["ltibia"].shape == (2, 1)
+    pos = asf_amc.forward_kinematics(asf, motion)
+    # frame 1: rest, the leg hangs straight down, the back points up
+    np.testing.assert_allclose(pos[0], [[0, 80, 0], [0, 40, 0], [0, 0, 0], [0, 130, 0]],
+                               atol=1e-9)
+    # frame 2: root moved 5 in x and turned 90° about y; the knee bent 90° about x
+    np.testing.assert_allclose(pos[1, 0], [5, 80, 0], atol=1e-9)
+    np.testing.assert_allclose(pos[1, 1], [5, 40, 0], atol=1e-9)
+    shin = pos[1, 2] - pos[1, 1]
+    np.testing.assert_allclose(np.linalg.norm(shin), 40, atol=1e-9)
+    assert abs(shin[1]) < 1e-9                       # horizontal: the knee bent by 90°
+    # L_tibia = L_femur·Rx(90°) with L_femur = L_root = Ry(90°) (the femur's C·I·C⁻¹ = I):
+    # Rx(90°)·(0, −1, 0) = (0, 0, −1); Ry(90°)·(0, 0, −1) = (−1, 0, 0)
+    np.testing.assert_allclose(shin, [-40, 0, 0], atol=1e-9)
+
+
+def test_asf_amc_errors_and_synthetic_mapping(tmp_path):
+    from dgpose_tf.data import asf_amc
+
+    with pytest.raises(asf_amc.ASFError, match="no :bonedata"):
+        asf_amc.parse_asf(":units\n length 1\n")
+    asf = asf_amc.parse_asf(ASF_TEXT)
+    with pytest.raises(asf_amc.ASFError, match="values"):
+        asf_amc.parse_amc("1\nroot 0 0 0 0 0 0\nlfemur 1 2\n", asf)
+    with pytest.raises(asf_amc.ASFError, match="before the first frame"):
+        asf_amc.parse_amc("root 0 0 0 0 0 0\n", asf)
+    with pytest.raises(FileNotFoundError):
+        asf_amc.load_asf(tmp_path / "none.asf")
+    j = asf_amc.to_synthetic(asf, asf_amc.parse_amc(AMC_TEXT, asf))
+    from dgpose_tf.data.body import SKELETON
+    knee = j[0, SKELETON.index("left_knee")]
+    ankle = j[0, SKELETON.index("left_ankle")]
+    assert np.isfinite(knee).all() and np.isnan(j[0, SKELETON.index("right_knee")]).all()
+    # rest height (130 units, back top to foot) is scaled to 1.75 m
+    np.testing.assert_allclose(np.linalg.norm(knee - ankle), 40 * 1.75 / 130, rtol=1e-9)

@@ -24,7 +24,7 @@ from ..pose import conversion, get_skeleton
 from . import body as B
 
 __all__ = ["FPS", "CLIPS", "clip", "motion_sequence", "project_sequence", "mirror", "windows",
-           "corrupt", "SyntheticMotion"]
+           "corrupt", "SyntheticMotion", "window_pool"]
 
 FPS = 50
 CLIPS = ("walk", "run", "wave", "jump", "squat", "arm_circles", "sit_stand")
@@ -311,6 +311,37 @@ class SyntheticMotion:
         if mirrored and len(w):
             w = np.concatenate([w, mirror(w, self.skeleton)])
         return w
+
+    def projected_windows(self, index, shift=None, mirrored=True):
+        """Windows as the thesis prepares them (§7.1.1): the 3-D sequence cut into windows
+        (half-overlapping by default) and each window projected by its *own* random camera, so
+        every window has mean (0, 0) over joints and frames and lies in [−1, 1]²; then each
+        window's left-right mirror image. ``(N, length, J, 2)`` float32."""
+        rng = np.random.default_rng([self.seed, int(index), 0x5E1])
+        motion = motion_sequence(rng, fps=self.fps)
+        joints = self._to(motion["joints3d"])[0]
+        w3, _ = windows(joints, self.length, shift)
+        out = np.stack([project_sequence(w, rng)[0] for w in w3]) if len(w3) else \
+            np.zeros((0, self.length, joints.shape[1], 2))
+        if mirrored and len(out):
+            out = np.concatenate([out, mirror(out, self.skeleton)])
+        return out.astype(np.float32)
+
+
+def window_pool(n_sequences, seed=0, fps=24, length=24, skeleton="mpi_inf_3dhp28", progress=True):
+    """All :meth:`SyntheticMotion.projected_windows` of sequences ``0 … n_sequences − 1`` of a
+    seed, stacked ``(N, length, J, 2)`` — the training pool of the pose-sequence AE-GAN."""
+    motion = SyntheticMotion(seed, skeleton, length, fps)
+    bar = None
+    if progress:
+        from keras.utils import Progbar
+        bar = Progbar(int(n_sequences), unit_name="sequence")
+    out = []
+    for i in range(int(n_sequences)):
+        out.append(motion.projected_windows(i))
+        if bar is not None:
+            bar.update(i + 1)
+    return np.concatenate(out)
 
 
 def motion_sheet(out, seed=0, frames=8, step=12, size=128, skeleton="mpi_inf_3dhp28"):

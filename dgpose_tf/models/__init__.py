@@ -1,4 +1,5 @@
-"""Model families, one module each: ``semi_dgpose``, ``conditional_dgpose``.
+"""Model families, one module each: ``semi_dgpose``, ``conditional_dgpose``,
+``pose_sequence_aegan`` (with ``inpainting`` beside it).
 
 :func:`get_family` maps a family name (as in training configs and zoo cards) to its Keras model
 class without importing the other families.
@@ -8,11 +9,12 @@ import importlib
 
 from .._lazy import lazy_submodules
 
-_SUBMODULES = ("semi_dgpose", "conditional_dgpose")
+_SUBMODULES = ("semi_dgpose", "conditional_dgpose", "pose_sequence_aegan", "inpainting")
 __getattr__ = lazy_submodules(__name__, _SUBMODULES)
 
 FAMILIES = {"semi_dgpose": ("semi_dgpose", "SemiDGPose"),
-            "conditional_dgpose": ("conditional_dgpose", "ConditionalDGPose")}
+            "conditional_dgpose": ("conditional_dgpose", "ConditionalDGPose"),
+            "pose_sequence_aegan": ("pose_sequence_aegan", "PoseSequenceAEGAN")}
 
 
 def get_family(name):

@@ -235,6 +235,33 @@ ALPHAPOSE12 = Skeleton(
                 "COCO body keypoints (COCO ids 5-16) in COCO order, without the face.",
 )
 
+HALPE26 = Skeleton(
+    name="halpe26",
+    joints=COCO17.joints + ("head_top", "neck", "pelvis", "left_big_toe", "right_big_toe",
+                            "left_small_toe", "right_small_toe", "left_heel", "right_heel"),
+    limbs=COCO17.limbs + _limbs("head_top-neck", "neck-pelvis", "left_ankle-left_big_toe",
+                                "right_ankle-right_big_toe", "left_ankle-left_heel",
+                                "right_ankle-right_heel"),
+    source_names=COCO17.joints + ("Head", "Neck", "Hip", "LBigToe", "RBigToe", "LSmallToe",
+                                  "RSmallToe", "LHeel", "RHeel"),
+    description="AlphaPose Halpe-26 (COCO 17 then head, neck, hip, big toes, small toes, heels). "
+                "'Head' is the top of the head (canonical 'head_top'), 'Hip' the pelvis; the "
+                "toes are kept apart from MPI-INF-3DHP's toe tips.",
+)
+
+OPENPOSE25 = Skeleton(
+    name="openpose25",
+    joints=("nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+            "left_elbow", "left_wrist", "pelvis", "right_hip", "right_knee", "right_ankle",
+            "left_hip", "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear",
+            "left_ear", "left_big_toe", "left_small_toe", "left_heel", "right_big_toe",
+            "right_small_toe", "right_heel"),
+    limbs=_limbs("nose-neck", *_ARMS_LEGS, "neck-right_shoulder", "neck-left_shoulder",
+                 "neck-pelvis", "pelvis-right_hip", "pelvis-left_hip",
+                 "left_ankle-left_big_toe", "right_ankle-right_big_toe"),
+    description="OpenPose BODY_25 ('MidHip' is the canonical 'pelvis').",
+)
+
 H36M17 = Skeleton(
     name="h36m17",
     joints=("pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee",
@@ -293,8 +320,8 @@ SYNTHETIC33 = Skeleton(
 )
 
 SKELETONS: dict[str, Skeleton] = {s.name: s for s in (
-    SEMI_DGPOSE14, LSP14, MPII16, COCO17, OPENPOSE18, ALPHAPOSE12, H36M17, MPI_INF_3DHP28,
-    MPI_INF_3DHP17, SYNTHETIC33)}
+    SEMI_DGPOSE14, LSP14, MPII16, COCO17, OPENPOSE18, OPENPOSE25, ALPHAPOSE12, HALPE26, H36M17,
+    MPI_INF_3DHP28, MPI_INF_3DHP17, SYNTHETIC33)}
 
 
 def list_skeletons() -> list[str]:
