@@ -208,6 +208,7 @@ def _evaluate_args(p):
     p.add_argument("--steps", type=int, default=200, help="--bvh: inpainting steps")
     p.add_argument("--shifts", type=int, nargs="+", default=[1, 8, 24],
                    help="--bvh: window shifts to evaluate")
+    _descent_args(p)
     p.add_argument("--ablations", action="store_true",
                    help="--bvh: also the inpainting procedure's ablations (encoder vs random "
                         "init, Procrustes on/off, prior weight 0, learning rates 0.1 / 0.01)")
@@ -288,13 +289,23 @@ def _evaluate_sequences(args):
         if _family(target) != "pose_sequence_aegan":
             raise ValueError(f"{target} is not a pose-sequence AE-GAN; --bvh evaluates those")
         model, name = _keras_model(target)
+        rec = {}
+        if not Path(target).exists():
+            from . import zoo
+            rec = zoo.info(target).get("inpainting", {})
+        lr = args.learning_rate if args.learning_rate is not None else \
+            rec.get("learning_rate", 1.0)
+        prior = args.prior_weight if args.prior_weight is not None else \
+            rec.get("prior_weight", 0.5)
+        print(f"latent descent: Adam learning rate {lr:g}, prior weight {prior:g}")
         results = evaluate_clips(model, args.bvh, cameras=args.cameras, shifts=args.shifts,
-                                 steps=args.steps)
+                                 steps=args.steps, lr=lr, weights=(10.0, 5.0, prior))
         out = Path(args.out) / name
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(
             {"clips": [Path(f).name for f in args.bvh], "cameras": args.cameras,
-             "steps": args.steps, "results": {str(k): v for k, v in results.items()}},
+             "steps": args.steps, "learning_rate": lr, "prior_weight": prior,
+             "results": {str(k): v for k, v in results.items()}},
             indent=1))
         print(f"{name}: {len(args.bvh)} clip(s) × {args.cameras} cameras, 12 AlphaPose joints "
               f"with outlier bursts, swaps and gaps → 28 joints")
@@ -326,6 +337,16 @@ def _inpaint_args(p):
                    help="joints with a confidence at or below this are missing")
     p.add_argument("--model", default="pose_sequence_aegan_synthetic",
                    help="zoo name or training run folder of a pose-sequence AE-GAN")
+    _descent_args(p)
+
+
+def _descent_args(p):
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="Adam rate of the latent descent (default: the zoo entry's recommended "
+                        "setting, else the thesis's 1.0)")
+    p.add_argument("--prior-weight", type=float, default=None,
+                   help="weight of the critic's prior term γd (default: the zoo entry's "
+                        "recommended setting, else the thesis's 0.5)")
 
 
 @command("inpaint", "complete, clean and upsample 2-D pose sequences from a detector "
@@ -334,7 +355,8 @@ def _inpaint(args):
     from .inpaint_files import inpaint_detections
 
     inpaint_detections(args.input, args.out, args.format, args.track, args.shift, args.mode,
-                       args.steps, args.model, args.threshold)
+                       args.steps, args.model, args.threshold, args.learning_rate,
+                       args.prior_weight)
     return 0
 
 

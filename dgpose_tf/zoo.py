@@ -284,10 +284,15 @@ class SequenceZooModel(ZooModel):
     output in any joint set (the SavedModel's ``inpaint`` signature wants the 28 joints)."""
 
     def inpaint(self, joints, visible=None, skeleton="alphapose12", shift=1, steps=200,
-                mode="refine", threshold=0.0):
+                mode="refine", threshold=0.0, learning_rate=None, prior_weight=None):
         """``joints`` (T, J, 2|3) of ``skeleton`` in the caller's frame → ``{"joints": (T, 28, 2)
         MPI-INF-3DHP joints, "observed": (T, 28) bool}``; see
-        :func:`dgpose_tf.models.inpainting.inpaint` (the same graph)."""
+        :func:`dgpose_tf.models.inpainting.inpaint` (the same graph). ``learning_rate`` and
+        ``prior_weight`` default to the card's ``inpainting`` settings (else the thesis's 1.0 and
+        0.5)."""
+        rec = self.card.get("inpainting", {})
+        lr = rec.get("learning_rate", 1.0) if learning_rate is None else learning_rate
+        prior = rec.get("prior_weight", 0.5) if prior_weight is None else prior_weight
         from .models.inpainting import InpaintingError, to_model_joints, window_starts
 
         if mode not in ("refine", "fill"):
@@ -297,7 +302,7 @@ class SequenceZooModel(ZooModel):
         x, m = to_model_joints(joints, visible, skeleton, threshold)
         window_starts(len(x), shift=int(shift))
         out = self._run("inpaint", x, m, np.int32(shift), np.int32(steps),
-                        np.bool_(mode == "fill"))
+                        np.bool_(mode == "fill"), np.float32(lr), np.float32(prior))
         return {"joints": out["joints"], "observed": m > 0}
 
 

@@ -35,7 +35,8 @@ def batch():
 def example_inputs(spec, batch):
     rng = np.random.default_rng(0)
     name = spec.name
-    if name in ("poses", "observed", "joints", "latent", "shift", "steps", "fill"):
+    if name in ("poses", "observed", "joints", "latent", "shift", "steps", "fill",
+                "learning_rate", "prior_weight"):
         # a sequence of 30 frames for inpaint (joints (T, 28, 2), observed (T, 28)); a batch of 4
         # windows for encode / score
         t = 30 if name == "joints" or (name == "observed" and spec.shape.rank == 2) else 4
@@ -45,7 +46,8 @@ def example_inputs(spec, batch):
                 "observed": lambda: (rng.random(shape) < 0.6).astype("float32"),
                 "latent": lambda: rng.standard_normal(shape).astype("float32"),
                 "shift": lambda: np.int32(8), "steps": lambda: np.int32(3),
-                "fill": lambda: np.bool_(True)}[name]()
+                "fill": lambda: np.bool_(True), "learning_rate": lambda: np.float32(0.1),
+                "prior_weight": lambda: np.float32(0.5)}[name]()
     return {"images": batch["image"], "pose_images": batch["image"],
             "appearance_images": batch["image"][::-1].copy(), "heatmaps": batch["heatmaps"],
             "target_heatmaps": batch["heatmaps"][::-1].copy(), "pose_vector": batch["pose_vector"],
@@ -67,8 +69,12 @@ def test_signatures_match_keras(name, batch, tmp_path):
         want = {k: np.asarray(v) for k, v in fn(*inputs.values()).items()}
         got = saved._run(sig, **inputs)
         assert set(got) == set(want), sig
+        # the latent descent iterates Adam in float32: eager and graph op orders differ by
+        # rounding that the steps carry on (1e-4 relative: 0.02 px at 200 px)
+        rtol = 1e-4 if sig == "inpaint" else 1e-7
         for k in want:
-            np.testing.assert_allclose(got[k], want[k], atol=1e-5, err_msg=f"{name}.{sig}.{k}")
+            np.testing.assert_allclose(got[k], want[k], atol=1e-5, rtol=rtol,
+                                       err_msg=f"{name}.{sig}.{k}")
         # the same through saved_model_cli, in a fresh process
         args = []
         for k, v in inputs.items():
@@ -82,7 +88,7 @@ def test_signatures_match_keras(name, batch, tmp_path):
         assert run.returncode == 0, run.stderr[-2000:]
         for k in want:
             np.testing.assert_allclose(np.load(out_dir / f"{k}.npy"), want[k], atol=1e-5,
-                                       err_msg=f"saved_model_cli {name}.{sig}.{k}")
+                                       rtol=rtol, err_msg=f"saved_model_cli {name}.{sig}.{k}")
     assert card["signatures"]["serving_default"] == card["signatures"][keras_model.SERVING_DEFAULT]
 
 

@@ -133,7 +133,10 @@ def optimise_windows(model, x, mask, steps, lr=1.0, beta_1=0.8, beta_2=0.999, ep
 
     from ..geometry import procrustes_align
 
-    gp, gs, gd = (tf.constant(w, x.dtype) for w in weights)
+    gp, gs = (tf.constant(w, x.dtype) for w in weights[:2])
+    gd = tf.cast(weights[2], x.dtype)            # a number or a scalar tensor (the signature's)
+    use_critic = not (isinstance(weights[2], (int, float)) and weights[2] == 0)
+    lr = tf.cast(lr, x.dtype)
     n = tf.shape(x)[0]
     if init == "encoder":
         z = model.encoder([x * mask[..., None], mask], training=False)
@@ -149,7 +152,7 @@ def optimise_windows(model, x, mask, steps, lr=1.0, beta_1=0.8, beta_2=0.999, ep
             y = tf.reshape(procrustes_align(flat(y, [2]), flat(x, [2]), flat(mask, [])),
                            tf.shape(x))
         context = gp * mpjpe(x, y, mask) + gs * mpjse(x, y, mask)
-        loss = context - gd * model.critic(y, training=False)[:, 0] if weights[2] else context
+        loss = context - gd * model.critic(y, training=False)[:, 0] if use_critic else context
         return loss, context, y
 
     def body(t, z, m, v, curve):

@@ -491,15 +491,17 @@ class PoseSequenceAEGAN(keras.Model):
 
     def serving_endpoints(self):
         """``encode``, ``generate``, ``score`` and ``inpaint`` (a fixed-step latent descent in the
-        graph over every window of one sequence; :mod:`dgpose_tf.models.inpainting`)."""
+        graph over every window of one sequence; :mod:`dgpose_tf.models.inpainting`; its Adam
+        ``learning_rate`` and the prior weight γd are inputs — the thesis's are 1.0 and 0.5)."""
         import tensorflow as tf
 
         from .inpainting import inpaint_graph
 
         seq = lambda name: tf.TensorSpec((None, FRAMES, JOINTS, 2), tf.float32, name)
 
-        def inpaint(joints, observed, shift, steps, fill):
-            return inpaint_graph(self, joints, observed, shift, steps, fill)
+        def inpaint(joints, observed, shift, steps, fill, learning_rate, prior_weight):
+            return inpaint_graph(self, joints, observed, shift, steps, fill, lr=learning_rate,
+                                 weights=(10.0, 5.0, prior_weight))
 
         return {
             "encode": (lambda poses, observed: {"latent": self.encode(poses, observed)},
@@ -512,7 +514,9 @@ class PoseSequenceAEGAN(keras.Model):
                                   tf.TensorSpec((None, JOINTS), tf.float32, "observed"),
                                   tf.TensorSpec((), tf.int32, "shift"),
                                   tf.TensorSpec((), tf.int32, "steps"),
-                                  tf.TensorSpec((), tf.bool, "fill")]),
+                                  tf.TensorSpec((), tf.bool, "fill"),
+                                  tf.TensorSpec((), tf.float32, "learning_rate"),
+                                  tf.TensorSpec((), tf.float32, "prior_weight")]),
         }
 
 
