@@ -42,6 +42,24 @@ def _flops_per_image(step_fn, batch):
     return total / batch if total else None
 
 
+def _time_step(step, warmup, steps):
+    """``(first call s, median s)`` of a traced step: the first call (tracing), ``warmup`` untimed
+    calls, then the median of ``steps`` timed calls (each waits for its loss)."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    step()
+    trace = time.perf_counter() - t0
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        float(step()["loss"])
+        times.append(time.perf_counter() - t0)
+    return trace, float(np.median(times))
+
+
 def matmul_rate(n=2048, dtype="float32", repeats=5):
     """This machine's own dense matmul rate in GFLOP/s, measured in this process (``n``×``n``
     by ``n``×``n``, median of ``repeats`` warm runs): the yardstick a training step's rate is
@@ -73,7 +91,6 @@ def bench_train_step(family="semi_dgpose", width=1.0, batch=16, steps=5, warmup=
     in bfloat16 with float32 variables; losses and distributions stay float32).
     """
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from .data import pipeline
@@ -91,18 +108,7 @@ def bench_train_step(family="semi_dgpose", width=1.0, batch=16, steps=5, warmup=
                                                 heatmaps=family != "semi_dgpose")))
     data = {k: tf.constant(v) for k, v in data.items()}
     step = tf.function(lambda: model.train_step(data), jit_compile=jit_compile)
-    t0 = time.perf_counter()
-    step()
-    trace = time.perf_counter() - t0
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        logs = step()
-        float(logs["loss"])                     # wait for the step's results
-        times.append(time.perf_counter() - t0)
-    sec = float(np.median(times))
+    trace, sec = _time_step(step, warmup, steps)
     flops = _flops_per_image(step, batch)
     rate = batch / sec
     peak = matmul_rate()
@@ -152,17 +158,7 @@ def bench_sequence_train_step(batch=256, steps=5, warmup=2, seed=0):
     pool = window_pool(max(4, batch // 60 + 1), seed, progress=False)
     x = tf.constant(np.resize(pool, (batch,) + pool.shape[1:]))
     step = tf.function(lambda: model.train_step({"poses": x}))
-    t0 = time.perf_counter()
-    step()
-    trace = time.perf_counter() - t0
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        float(step()["loss"])
-        times.append(time.perf_counter() - t0)
-    sec = float(np.median(times))
+    trace, sec = _time_step(step, warmup, steps)
     flops = _flops_per_image(step, batch)
     peak = matmul_rate()
     line = (f"pose_sequence_aegan batch {batch}: {sec * 1000:.0f} ms/step (median of {steps}; "

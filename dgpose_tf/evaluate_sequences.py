@@ -163,6 +163,16 @@ def held_out_figures(model, windows, ridge):
     return figures, trivial
 
 
+def _append_row(path, row):
+    """Append a dict as a CSV row (header first if the file is new)."""
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
 def _draw(csv_path, png_path, trivial, figures, ylabel, ylim=None):
     import cv2
 
@@ -223,12 +233,7 @@ class HeldOutSequenceCurves:
                 row = {"step": self.step, "sequences": sequences0 + self.step * batch_size,
                        **figures,
                        **{f"trivial_{k}": v for k, (_, v) in trivial.items()}}
-                new = not path.exists()
-                with path.open("a", newline="") as f:
-                    w = csv.DictWriter(f, fieldnames=list(row))
-                    if new:
-                        w.writeheader()
-                    w.writerow(row)
+                _append_row(path, row)
                 with self.writer.as_default():
                     for k, v in figures.items():
                         tf.summary.scalar(f"heldout/{k}", v, step=self.step)
@@ -261,12 +266,7 @@ class LossCurves:
                 steps = self.params.get("steps") or 0
                 row = {"epoch": epoch + 1, "sequences": (epoch + 1) * steps * batch_size,
                        **{k: float(v) for k, v in (logs or {}).items()}}
-                new = not path.exists()
-                with path.open("a", newline="") as f:
-                    w = csv.DictWriter(f, fieldnames=list(row))
-                    if new:
-                        w.writeheader()
-                    w.writerow(row)
+                _append_row(path, row)
                 rows = list(csv.DictReader(path.open()))
                 if len(rows) >= 2:
                     import cv2

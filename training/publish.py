@@ -38,7 +38,6 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
     from dgpose_tf import zoo
     from dgpose_tf.evaluate import TEST_SEED, evaluate
     from dgpose_tf.fit import load_run
-    from dgpose_tf.serving import models_config
 
     model, config = load_run(run_dir)
     if config["family"] == "pose_sequence_aegan":
@@ -93,12 +92,20 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
     card["training"]["recipe"] = config.get("about", "")
     card["training"]["settings"] = {k: config[k] for k in ("mapper", "pose_warmup", "train", "data")
                                     if k in config}
+    return _write_card(card, card_path, repo)
+
+
+def _write_card(card, card_path, repo):
+    """Write the card atomically, regenerate ``saved_models/models.config``, report the size."""
+    from dgpose_tf.serving import models_config
+
     tmp = card_path.with_suffix(".json.partial")
     tmp.write_text(json.dumps(card, indent=1) + "\n")
     os.replace(tmp, card_path)
     (repo / "saved_models" / "models.config").write_text(models_config(repo / "saved_models"))
     size = sum(f["size"] for f in card["files"].values())
-    print(f"published {name}: {len(card['files'])} files, {size / 1e6:.1f} MB; card {card_path}")
+    print(f"published {card['name']}: {len(card['files'])} files, {size / 1e6:.1f} MB; "
+          f"card {card_path}")
     return card
 
 
@@ -112,7 +119,6 @@ def publish_sequences(model, config, run_dir, name=None, repo=REPO, experimental
     from dgpose_tf import evaluate_sequences as es
     from dgpose_tf import zoo
     from dgpose_tf.evaluate import TEST_SEED
-    from dgpose_tf.serving import models_config
 
     name = name or config["name"]
     card_path = repo / "zoo" / f"{name}.json"
@@ -168,13 +174,7 @@ def publish_sequences(model, config, run_dir, name=None, repo=REPO, experimental
     card["training"].update(steps=train.get("steps"), batch_size=train.get("batch_size"),
                             recipe=config.get("about", ""),
                             settings={k: config[k] for k in ("train", "data") if k in config})
-    tmp = card_path.with_suffix(".json.partial")
-    tmp.write_text(json.dumps(card, indent=1) + "\n")
-    os.replace(tmp, card_path)
-    (repo / "saved_models" / "models.config").write_text(models_config(repo / "saved_models"))
-    size = sum(f["size"] for f in card["files"].values())
-    print(f"published {name}: {len(card['files'])} files, {size / 1e6:.1f} MB; card {card_path}")
-    return card
+    return _write_card(card, card_path, repo)
 
 
 if __name__ == "__main__":
