@@ -159,13 +159,57 @@ def bench_sequence_train_step(batch=256, steps=5, warmup=2, seed=0):
     x = tf.constant(np.resize(pool, (batch,) + pool.shape[1:]))
     step = tf.function(lambda: model.train_step({"poses": x}))
     trace, sec = _time_step(step, warmup, steps)
+    return _report_rate(f"pose_sequence_aegan batch {batch}", step, batch, sec, trace, steps,
+                        "sequences")
+
+
+def bench_vunet_train_step(config="cpu64", batch=8, steps=5, warmup=2, seed=0, loss="vgg16",
+                           weights=None):
+    """Samples/s and GFLOP/s (as a fraction of this machine's fp32 matmul rate, same process) of
+    one VUNet training iteration — encoder, prior, decoder, perceptual loss through VGG and the
+    Adam update — on a fixed batch of synthetic people with their crops and Three-Layer
+    stickmen, warm. ``loss``: "vgg16" (needs ``weights`` or ``$DGPOSE_VGG_WEIGHTS``; a random
+    VGG16 of the same cost otherwise) or "l1_ssim"."""
+    import os
+
+    import keras
+    import tensorflow as tf
+
+    from .data.pipeline import vunet_dataset
+    from .models.perceptual import build_perceptual
+    from .models.vunet import CONFIGS, VUNet
+
+    keras.utils.set_random_seed(seed)
+    if config not in CONFIGS:
+        raise ValueError(f"config must be one of {', '.join(CONFIGS)}, got {config!r}")
+    model = VUNet(**CONFIGS[config])
+    model.build()
+    weights = weights or os.environ.get("DGPOSE_VGG_WEIGHTS")
+    if loss == "vgg16" and not (weights and os.path.isfile(weights)):
+        loss = "random_vgg16"                         # same network, same cost
+    model.compile(build_perceptual(loss, weights), steps=1000, lr_decay_begin=10)
+    size = model.image_size
+    b = next(iter(vunet_dataset(batch, batch, size, seed=seed)))
+    crops, stick = model.prepare(b["image"], b["joints"], b["valid"], b["labels"])
+    data = {"image": b["image"], "crops": crops, "stickman": stick}
+    step = tf.function(lambda: model.train_step(data))
+    trace, sec = _time_step(step, warmup, steps)
+    n_params = sum(int(tf.size(v)) for v in model.trainable_variables)
+    return _report_rate(f"vunet {config} ({size}², {n_params / 1e6:.1f} M parameters) batch "
+                        f"{batch}, perceptual loss {model.perceptual.kind}", step, batch, sec,
+                        trace, steps, "samples")
+
+
+def _report_rate(label, step, batch, sec, trace, steps, unit):
+    """Print a step's items/s and its GFLOP/s as a fraction of this machine's matmul rate (both
+    measured in this process); returns items/s."""
     flops = _flops_per_image(step, batch)
     peak = matmul_rate()
-    line = (f"pose_sequence_aegan batch {batch}: {sec * 1000:.0f} ms/step (median of {steps}; "
-            f"first call {trace:.1f} s), {batch / sec:.0f} sequences/s")
+    line = (f"{label}: {sec * 1000:.0f} ms/step (median of {steps}; first call {trace:.1f} s), "
+            f"{batch / sec:.1f} {unit}/s")
     if flops is not None:
         achieved = batch / sec * flops / 1e9
-        line += (f", {flops / 1e6:.0f} MFLOP/sequence, {achieved:.0f} GFLOP/s = "
+        line += (f", {flops / 1e6:.0f} MFLOP per {unit[:-1]}, {achieved:.0f} GFLOP/s = "
                  f"{achieved / peak:.0%} of this machine's fp32 matmul rate ({peak:.0f} GFLOP/s)")
     print(line)
     return batch / sec

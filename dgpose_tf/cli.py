@@ -100,6 +100,9 @@ def _bench_args(p):
     p.add_argument("--batch", type=int, default=16, help="batch size (train-step)")
     p.add_argument("--steps", type=int, default=5, help="timed steps (train-step)")
     p.add_argument("--xla", action="store_true", help="jit_compile the step (train-step)")
+    p.add_argument("--config", default="cpu64",
+                   help="VUNet configuration (train-step --family vunet): cpu64, market128, "
+                        "deepfashion256")
     p.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),
                    help="Keras dtype policy of the layers (train-step)")
     p.add_argument("--frames", type=int, default=10000, help="sequence length (inpaint)")
@@ -119,6 +122,9 @@ def _bench(args):
     elif args.what == "train-step" and args.family == "pose_sequence_aegan":
         bench.bench_sequence_train_step(256 if args.batch == 16 else args.batch, args.steps,
                                         2 if args.warmup is None else args.warmup)
+    elif args.what == "train-step" and args.family == "vunet":
+        bench.bench_vunet_train_step(args.config, 8 if args.batch == 16 else args.batch,
+                                     args.steps, 2 if args.warmup is None else args.warmup)
     elif args.what == "synth":
         bench.bench_synth(size=args.size, n=args.n,
                           warmup=5000 if args.warmup is None else args.warmup)
@@ -209,6 +215,11 @@ def _evaluate_args(p):
     p.add_argument("--shifts", type=int, nargs="+", default=[1, 8, 24],
                    help="--bvh: window shifts to evaluate")
     _descent_args(p)
+    p.add_argument("--occlusion-order", action="store_true",
+                   help="VUNet: the pose-space ablation on counterfactual pairs (same 2-D "
+                        "pose, one limb's occlusion flipped); give the arms as MODELs")
+    p.add_argument("--pairs", type=int, default=256,
+                   help="--occlusion-order: number of counterfactual pairs")
     p.add_argument("--ablations", action="store_true",
                    help="--bvh: also the inpainting procedure's ablations (encoder vs random "
                         "init, Procrustes on/off, prior weight 0, learning rates 0.1 / 0.01)")
@@ -237,6 +248,8 @@ def _evaluate(args):
 
     if args.bvh or any(_family(t) == "pose_sequence_aegan" for t in args.models):
         return _evaluate_sequences(args)
+    if any(_family(t) == "vunet" for t in args.models):
+        return _evaluate_vunet(args)
     seed = TEST_SEED if args.seed is None else args.seed
     data = synthetic_test_set(args.n, seed)
     pose_model = None if args.no_pose_model else _keras_model(args.pose_model)[0]
@@ -270,6 +283,52 @@ def _family(target):
         return zoo.info(target).get("family")
     except zoo.ZooError:
         return None
+
+
+def _evaluate_vunet(args):
+    import json
+    from pathlib import Path
+
+    from .evaluate_vunet import (TEST_SEED, evaluate_vunet, example_sheet, format_ablation,
+                                 format_vunet_table, pose_space_ablation, test_pairs)
+
+    seed = TEST_SEED if args.seed is None else args.seed
+    models = {}
+    for target in args.models:
+        if _family(target) != "vunet":
+            raise ValueError(f"{target} is not a VUNet; evaluate VUNets together, other "
+                             "families separately")
+        model, name = _keras_model(target)
+        models[name] = model
+    sizes = {m.image_size for m in models.values()}
+    if len(sizes) > 1:
+        raise ValueError(f"VUNets of different image sizes ({sorted(sizes)}) cannot share a test "
+                         "set")
+    n = min(args.n, 512)
+    size = sizes.pop()
+    data = test_pairs(n, seed, size)
+    pose_model = None if args.no_pose_model or size != 64 else _keras_model(args.pose_model)[0]
+    for name, model in models.items():
+        res = evaluate_vunet(model, data, pose_model=pose_model)
+        out = Path(args.out) / name
+        out.mkdir(parents=True, exist_ok=True)
+        example_sheet(out / "examples.png", data, res)
+        (out / "metrics.json").write_text(json.dumps(
+            {k: v for k, v in res.items() if not k.startswith("_")}, indent=1))
+        print(f"{name} ({model.stickman} stickman): {n} test pairs, seed {seed}; appearances "
+              "no training run saw")
+        print(format_vunet_table(res, name))
+        if res["below_trivial"]:
+            print(f"✗ below the answer that needs no model: {', '.join(res['below_trivial'])}")
+        print(f"wrote {out}/{{metrics.json, examples.png}}")
+    if args.occlusion_order:
+        rows = pose_space_ablation(models, n=n, n_pairs=args.pairs, seed=seed)
+        print(f"\npose-space ablation: occlusion-order accuracy on {args.pairs} counterfactual "
+              "pairs (same 2-D pose, one crossing limb's order flipped; 0.5 = cannot tell)")
+        print(format_ablation(rows))
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "pose_space_ablation.json").write_text(json.dumps(rows, indent=1))
+    return 0
 
 
 def _evaluate_sequences(args):

@@ -8,7 +8,9 @@ reconstruction, direct manipulation (body height 80 % / 120 %, Fig. 8), indirect
 conditional generation. Writes one PNG sheet and prints PCK@0.5 and SSIM next to the answers
 that need no model (mean pose, flat colour, the appearance image copied). Then the pose-sequence
 AE-GAN (:func:`sequence_demo`): a clip of synthetic test motion with detector-like errors,
-inpainted to 28 joints, next to the raw input and PCHIP + Savitzky–Golay + ridge.
+inpainted to 28 joints, next to the raw input and PCHIP + Savitzky–Golay + ridge. Then the 2.5D
+VUNet (:func:`vunet_demo`): fresh people redrawn in other people's poses from their Three-Layer
+stickmen, and one pose with a crossing limb's occlusion flipped.
 """
 
 from __future__ import annotations
@@ -75,12 +77,7 @@ def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8, bvh=None):
             truth[small], to_uint8(c_rec[small]), to_uint8(c_trans[small]), to_uint8(c_new), to_uint8(sampled)]
     tiles = np.stack([cv2.resize(c[i], (96, 96), interpolation=cv2.INTER_NEAREST)
                       for i in range(k) for c in cols])
-    grid = image_grid(tiles, cols=len(cols))
-    head = np.full((22, grid.shape[1], 3), 255, np.uint8)
-    for i, name in enumerate(COLUMNS):
-        cv2.putText(head, name, (4 + i * 98, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (0, 0, 0), 1,
-                    cv2.LINE_AA)
-    cv2.imwrite(str(out), np.concatenate([head, grid], 0)[..., ::-1])
+    _write_sheet(out, tiles, COLUMNS)
 
     print(f"{n} fresh synthetic people (seed {seed}); models loaded from "
           f"{', '.join(sorted({str(m.directory.parent.parent) for m in models.values()}))} "
@@ -98,7 +95,20 @@ def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8, bvh=None):
           "renderer's ground truth")
     print(f"wrote {out} (rows: people; columns: {', '.join(COLUMNS)}); done in {elapsed:.1f} s")
     sequence_demo(str(out).rsplit(".", 1)[0] + "_inpaint.png", seed, bvh=bvh)
+    vunet_demo(str(out).rsplit(".", 1)[0] + "_vunet.png", seed)
     return 0
+
+
+def _write_sheet(out, tiles, columns):
+    """96-px tiles in rows of ``len(columns)`` under a header naming the columns, as a PNG."""
+    import cv2
+
+    grid = image_grid(tiles, cols=len(columns))
+    head = np.full((22, grid.shape[1], 3), 255, np.uint8)
+    for i, name in enumerate(columns):
+        cv2.putText(head, name, (4 + i * 98, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    cv2.imwrite(str(out), np.concatenate([head, grid], 0)[..., ::-1])
 
 
 SEQUENCE_ENTRY = "pose_sequence_aegan_synthetic"
@@ -157,3 +167,71 @@ def sequence_demo(out, seed=2026, frames=96, bvh=None):
     print(f"wrote {out} (rows: truth, detector input, AE-GAN output; 8 frames) in "
           f"{time.perf_counter() - t0:.1f} s")
     return answers
+
+
+VUNET_ENTRY = "vunet25d_synthetic"
+
+
+def vunet_demo(out, seed=2026, n=32, rows=8):
+    """The 2.5D VUNet from its SavedModel: each of ``n`` fresh people (appearances no training
+    saw) redrawn in the next person's pose, scored against the renderer's truth next to the
+    appearance image copied unchanged and a flat image of its mean colour (foreground-masked
+    SSIM); then counterfactual pairs — one 2-D pose, a crossing limb in front or behind — where
+    only the Three-Layer stickman differs. Writes a PNG sheet."""
+    import cv2
+
+    from .evaluate_vunet import _figures, counterfactual_pairs, flat, test_pairs
+    from .models.stickman import numpy_stickman
+
+    if not zoo.info(VUNET_ENTRY).get("files"):
+        print(f"{VUNET_ENTRY}: no shipped weights; skipped")
+        return None
+    t0 = time.perf_counter()
+    model = zoo.load(VUNET_ENTRY)
+    size = model.card["input"]["size"][0]
+    data = test_pairs(n, seed + 1, size)
+    f = lambda x: np.asarray(x, np.float32) / 127.5 - 1.0
+    v = lambda x: np.asarray(x, np.float32)
+    u8 = lambda x: np.round((np.clip(x, -1, 1) + 1) * 127.5).astype(np.uint8)
+    rec = u8(model.reconstruct(f(data["a_image"]), data["a_joints"], v(data["a_valid"]),
+                               data["a_labels"].astype(np.int32))["image"])
+    tra = u8(model.transfer(f(data["a_image"]), data["a_joints"], v(data["a_valid"]),
+                            data["a_labels"].astype(np.int32), data["b_joints"],
+                            v(data["b_valid"]), data["b_labels"].astype(np.int32))["image"])
+    table = {VUNET_ENTRY: (_figures(rec, data["a_image"], data["a_mask"], "r_"),
+                           _figures(tra, data["t_image"], data["t_mask"], "t_")),
+             "flat mean colour": (_figures(flat(data["a_image"]), data["a_image"],
+                                           data["a_mask"], "r_"),
+                                  _figures(flat(data["a_image"]), data["t_image"],
+                                           data["t_mask"], "t_")),
+             "copy appearance image": (None, _figures(data["a_image"], data["t_image"],
+                                                      data["t_mask"], "t_"))}
+    print(f"\n2.5D VUNet: {n} fresh people each redrawn in another person's pose (foreground-"
+          "masked SSIM against the renderer's truth)")
+    print(f"{'answer':32s} {'recon mSSIM':>12s} {'transfer mSSIM':>15s}")
+    for name, (r, t) in table.items():
+        rs = "-" if r is None else f"{r['r_masked_ssim']:.3f}"
+        print(f"{name:32s} {rs:>12s} {t['t_masked_ssim']:15.3f}")
+    pairs = counterfactual_pairs(rows // 2, seed=seed + 2, size=size)
+    cf = {}
+    for key in ("o", "f"):
+        cf[key] = u8(model.transfer(f(pairs["o_image"]), pairs["joints"], v(pairs["valid"]),
+                                    pairs["o_labels"].astype(np.int32), pairs["joints"],
+                                    v(pairs["valid"]),
+                                    pairs[f"{key}_labels"].astype(np.int32))["image"])
+    k = min(rows, n)
+    stick = lambda j, val, lab: numpy_stickman(j, val, lab, size, "three_layer")
+    cols = [data["a_image"][:k], rec[:k], stick(data["b_joints"][:k], data["b_valid"][:k],
+                                               data["b_labels"][:k]), tra[:k], data["t_image"][:k]]
+    tiles = [c[i] for i in range(k) for c in cols]
+    for i in range(len(pairs["limb"])):
+        for key in ("o", "f"):
+            tiles += [pairs["o_image"][i], stick(pairs["joints"][i:i + 1], pairs["valid"][i:i + 1],
+                                                 pairs[f"{key}_labels"][i:i + 1])[0],
+                      cf[key][i], pairs[f"{key}_image"][i], np.full_like(cf[key][i], 255)]
+    tiles = np.stack([cv2.resize(t, (96, 96), interpolation=cv2.INTER_NEAREST) for t in tiles])
+    _write_sheet(out, tiles, ("person", "recon", "target stickman", "transfer", "truth"))
+    print(f"wrote {out} (rows 1–{k}: transfer; then counterfactual pairs — one 2-D pose, a "
+          f"crossing limb in front / behind — as person, stickman, output, truth) in "
+          f"{time.perf_counter() - t0:.1f} s")
+    return table

@@ -164,13 +164,9 @@ def held_out_figures(model, windows, ridge):
 
 
 def _append_row(path, row):
-    """Append a dict as a CSV row (header first if the file is new)."""
-    new = not path.exists()
-    with path.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    from .fit import append_row
+
+    append_row(path, row)
 
 
 def _draw(csv_path, png_path, trivial, figures, ylabel, ylim=None):

@@ -112,8 +112,6 @@ class HeldOutCurves:
                "transfer_masked_ssim")
 
     def __new__(cls, out_dir, every, n=128, batch_size=1, step0=0):
-        import csv
-
         import keras
         import tensorflow as tf
 
@@ -144,12 +142,7 @@ class HeldOutCurves:
                                   pose_model=pose_model, answers=self.answers)
                 row = {"step": self.step, "images": self.step * batch_size,
                        **{k: v for k, v in res.items() if isinstance(v, float)}}
-                new = not path.exists()
-                with path.open("a", newline="") as f:
-                    w = csv.DictWriter(f, fieldnames=list(row))
-                    if new:
-                        w.writeheader()
-                    w.writerow(row)
+                append_row(path, row)
                 with self.writer.as_default():
                     for k, v in row.items():
                         if k not in ("step", "images"):
@@ -160,6 +153,18 @@ class HeldOutCurves:
                 print(f"\nheld-out @ step {self.step}: {shown}")
 
         return _Curves()
+
+
+def append_row(path, row):
+    """Append a dict as a CSV row (header first if the file is new): the learning-curve files."""
+    import csv
+
+    new = not Path(path).exists()
+    with Path(path).open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow(row)
 
 
 def draw_curves(csv_path, png_path, answers=None, figures=HeldOutCurves.FIGURES):
@@ -245,14 +250,32 @@ LOADERS = {"h36m": ("h36m", "load_h36m_npz", {"split": "train"}),
            "chictopiaplus": ("chictopia", "load_chictopia", {"split": "train"})}
 
 
+def load_records(data):
+    """The training records of a config's ``data`` naming a dataset in its official format
+    (``source`` in :data:`LOADERS`; files under ``dir``, ``annotations`` inside it)."""
+    import importlib
+
+    source = data.get("source")
+    if source not in LOADERS:
+        raise ValueError(f"data.source must be one of {', '.join(LOADERS)} here, got {source!r}")
+    if not data.get("dir"):
+        raise ValueError(f"data.dir is not set: pass --data-dir with the {source} files "
+                         f"(see the config's 'about')")
+    root = Path(data["dir"])
+    if not root.is_dir():
+        raise FileNotFoundError(f"data directory not found: {root}")
+    module, loader, kwargs = LOADERS[source]
+    fn = getattr(importlib.import_module(f"dgpose_tf.data.{module}"), loader)
+    return fn(root / data["annotations"] if data.get("annotations") else root,
+              **{**kwargs, **data.get("loader_args", {})})
+
+
 def training_dataset(data, batch_size, heatmaps):
     """The endless training batches a config's ``data`` section names: ``"synthetic"`` (``seed``,
     ``size``, labelled ``fraction``), ``"shards"`` (``dir`` written by ``dgpose data synth``) or
     a dataset in its official format (``"h36m"``, ``"deepfashion"``, ``"chictopiaplus"``: files
     under ``dir`` — set by ``dgpose train --data-dir`` — with ``annotations`` naming the
     annotation file inside it)."""
-    import importlib
-
     from .data import pipeline
 
     source = data.get("source", "synthetic")
@@ -265,16 +288,7 @@ def training_dataset(data, batch_size, heatmaps):
         return pipeline.shard_dataset(data["dir"], batch_size, fraction, heatmaps=heatmaps,
                                       shuffle=4096).repeat()
     if source in LOADERS:
-        if not data.get("dir"):
-            raise ValueError(f"data.dir is not set: pass --data-dir with the {source} files "
-                             f"(see the config's 'about')")
-        root = Path(data["dir"])
-        if not root.is_dir():
-            raise FileNotFoundError(f"data directory not found: {root}")
-        module, loader, kwargs = LOADERS[source]
-        fn = getattr(importlib.import_module(f"dgpose_tf.data.{module}"), loader)
-        records = fn(root / data["annotations"] if data.get("annotations") else root,
-                     **{**kwargs, **data.get("loader_args", {})})
+        records = load_records(data)
         return pipeline.records_dataset(records, batch_size, data.get("size", 64), fraction,
                                         data.get("normalise", "tanh"), heatmaps,
                                         cache=data.get("cache")).repeat()

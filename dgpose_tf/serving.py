@@ -19,9 +19,14 @@ from pathlib import Path
 __all__ = ["export", "models_config", "rest_predict"]
 
 
-def export(model, path):
+def export(model, path, track=True):
     """Export ``model`` as a SavedModel at ``path`` (a version folder, e.g.
-    ``saved_models/<name>/1``). Returns the path."""
+    ``saved_models/<name>/1``). Returns the path.
+
+    ``track=False`` leaves out ``ExportArchive.track(model)``: the endpoints still capture every
+    variable they use, but the checkpoint then holds each variable once — tracking the model adds
+    the Keras variables as a second list (``variables`` beside the endpoints' ``_all_variables``),
+    written twice."""
     import keras
 
     path = Path(path)
@@ -33,7 +38,8 @@ def export(model, path):
     if not model.built:
         model.build()
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    if track:
+        archive.track(model)
     endpoints = model.serving_endpoints()
     for name, (fn, spec) in endpoints.items():
         archive.add_endpoint(name=name, fn=fn, input_signature=spec)

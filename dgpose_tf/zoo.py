@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["list_models", "info", "load", "register", "write_entry", "home", "ZooModel",
-           "SequenceZooModel",
+           "SequenceZooModel", "VUNetZooModel",
            "ZooError", "UnknownModelError", "NoWeightsError", "ChecksumError",
            "IncompleteModelError", "InvalidNameError"]
 
@@ -121,8 +121,12 @@ def sha256(path, chunk=1 << 20):
 
 
 def _needed(card, fmt):
-    """Relative paths (inside the model folder) of the files ``fmt`` needs."""
+    """Relative paths (inside the model folder) of the files ``fmt`` needs (an entry whose card
+    says ``"keras_weights": "saved_model"`` ships no Keras file: its Keras model takes the
+    SavedModel's variables)."""
     version = str(card["version"])
+    if fmt == "keras" and card.get("keras_weights") == "saved_model":
+        fmt = "saved_model"
     prefix = f"{version}/" if fmt == "saved_model" else f"keras-{version}.weights.h5"
     return sorted(f for f in card.get("files", {}) if f.startswith(prefix) or f == prefix)
 
@@ -214,12 +218,17 @@ def load(name, version=None, format="saved_model", weights="pretrained", path=No
         if weights is None:
             return build_model(card["family"], card["config"])
         folder = _resolve(card, "keras", path)
+        if card.get("keras_weights") == "saved_model":
+            model = build_model(card["family"], card["config"])
+            assign_saved_model_variables(model, folder / str(card["version"]))
+            return model
         return build_model(card["family"], card["config"],
                            folder / f"keras-{card['version']}.weights.h5")
     if weights is None:
         raise ValueError("an untrained model has no SavedModel: use format='keras', weights=None")
     folder = _resolve(card, "saved_model", path)
-    cls = SequenceZooModel if card.get("family") == "pose_sequence_aegan" else ZooModel
+    cls = {"pose_sequence_aegan": SequenceZooModel, "vunet": VUNetZooModel}.get(
+        card.get("family"), ZooModel)
     return cls(folder / str(card["version"]), card)
 
 
@@ -306,6 +315,19 @@ class SequenceZooModel(ZooModel):
         return {"joints": out["joints"], "observed": m > 0}
 
 
+class VUNetZooModel(ZooModel):
+    """A VUNet from the zoo: the signatures (``transfer``, ``reconstruct``, ``sample``,
+    ``stickman``), plus :meth:`pose_inputs` to feed them from any named joint set."""
+
+    def pose_inputs(self, joints, skeleton="synthetic33", visible=None):
+        """``(joints13, valid13)`` for the signatures from ``joints`` ``(N, J, 2)`` pixels of
+        ``skeleton`` (missing joints: NaN or ``visible`` False)."""
+        from .pose.three_layer import stick_joints
+
+        j, v = stick_joints(joints, skeleton, visible)
+        return j, v.astype(np.float32)
+
+
 def _check_input(signature, name, value, spec, value_range):
     arr = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
     want = spec.dtype.as_numpy_dtype
@@ -331,10 +353,32 @@ def _check_input(signature, name, value, spec, value_range):
     return arr.astype(want, copy=False)
 
 
+def assign_saved_model_variables(model, directory):
+    """Give a built Keras model the weights of a SavedModel exported from the same architecture
+    (:func:`dgpose_tf.serving.export`): each weight is found by its path inside the model (the
+    model's own name left out), shapes checked."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(directory))
+    inner = lambda name: name.split(":")[0].split("/", 1)[-1]
+    saved = {inner(v.name): v for v in getattr(loaded, "_all_variables", [])}
+    for w in model.weights:
+        key = inner(w.path)
+        if key not in saved:
+            raise IncompleteModelError(f"{directory} has no variable {key!r} of this model")
+        if tuple(saved[key].shape) != tuple(w.shape):
+            raise IncompleteModelError(f"{directory}: {key} has shape {tuple(saved[key].shape)}, "
+                                       f"the model's {tuple(w.shape)}")
+        w.assign(saved[key].numpy())
+    return model
+
+
 # --- writing entries --------------------------------------------------------------------------
-def write_entry(model, card, base):
+def write_entry(model, card, base, keras_file=True):
     """Export ``model`` into the model folder ``<base>/<name>`` (SavedModel + Keras weights) and
-    return the card completed with its ``files`` (sha256, size) and ``signatures``."""
+    return the card completed with its ``files`` (sha256, size) and ``signatures``.
+    ``keras_file=False``: no Keras weights file (``"keras_weights": "saved_model"`` in the card:
+    ``load(format="keras")`` takes the SavedModel's variables) — half the size."""
     from .serving import export
 
     name = _check_name(card["name"])
@@ -343,15 +387,19 @@ def write_entry(model, card, base):
     if (folder / str(version)).exists():
         raise FileExistsError(f"{folder / str(version)} exists; remove it or bump the version")
     folder.mkdir(parents=True, exist_ok=True)
-    export(model, folder / str(version))
+    export(model, folder / str(version), track=keras_file)
     weights = folder / f"keras-{version}.weights.h5"
-    tmp = folder / f".partial-keras-{version}.weights.h5"
-    model.save_weights(str(tmp))
-    os.replace(tmp, weights)
+    if keras_file:
+        tmp = folder / f".partial-keras-{version}.weights.h5"
+        model.save_weights(str(tmp))
+        os.replace(tmp, weights)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and (
         p == weights or p.relative_to(folder).parts[0] == str(version)))
     card = {k: v for k, v in card.items() if not k.startswith("_")}
     card["version"] = version
+    card.pop("keras_weights", None)
+    if not keras_file:
+        card["keras_weights"] = "saved_model"
     card["files"] = {str(p.relative_to(folder)): {"sha256": sha256(p), "size": p.stat().st_size}
                      for p in files}
     endpoints = model.serving_endpoints()

@@ -214,3 +214,35 @@ def test_register_a_trained_run(registry, capsys):
         zoo.register(run)
     assert zoo.register(run, overwrite=True)["name"] == "my_cond"
     assert cli.main(["zoo", "register", str(run), "--name", "../evil"]) == 2
+
+
+def test_entry_without_keras_file_loads_keras_from_the_saved_model(registry):
+    """A VUNet entry ships the SavedModel only: format="keras" rebuilds the model and takes the
+    SavedModel's variables (same outputs); a corrupt variables file is refused by checksum."""
+    import tensorflow as tf
+
+    from dgpose_tf.models.vunet import VUNet
+
+    keras.utils.set_random_seed(1)
+    model = VUNet(image_size=32, box_factor=1, bottleneck_factor=1, n_filters=4, max_filters=8,
+                  stickman="2d")
+    model.build()
+    card = {"name": "tiny_vunet", "family": "vunet",
+            "config": {k: v for k, v in model.get_config().items()
+                       if k not in ("name", "trainable", "dtype")}, "input": {"ranges": {}}}
+    card = zoo.write_entry(model, card, registry / "saved_models", keras_file=False)
+    (registry / "zoo" / "tiny_vunet.json").write_text(json.dumps(card))
+    assert card["keras_weights"] == "saved_model"
+    assert not any(f.startswith("keras-") for f in card["files"])
+    again = zoo.load("tiny_vunet", format="keras")
+    inp = (tf.random.normal((2, 16, 16, 24), seed=3), tf.random.normal((2, 32, 32, 3), seed=4))
+    np.testing.assert_allclose(again(inp).numpy(), model(inp).numpy(), atol=1e-6)
+    data = registry / "saved_models" / "tiny_vunet" / "1" / "variables" / \
+        "variables.data-00000-of-00001"
+    params = sum(int(np.prod(w.shape)) for w in model.weights)
+    assert data.stat().st_size < 1.1 * 4 * params             # each variable stored once
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    data.write_bytes(bytes(raw))
+    with pytest.raises(zoo.ChecksumError, match="variables.data"):
+        zoo.load("tiny_vunet", format="keras")

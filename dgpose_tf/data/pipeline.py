@@ -27,7 +27,8 @@ import numpy as np
 from ..pose import conversion, pose_vector, semi_dgpose_heatmaps
 
 __all__ = ["labelled_mask", "crop_person", "semi_dgpose_targets", "synthetic_dataset",
-           "shard_dataset", "records_dataset", "pose_sequence_dataset"]
+           "shard_dataset", "records_dataset", "pose_sequence_dataset", "vunet_people",
+           "vunet_dataset", "vunet_records_dataset"]
 
 _TO14 = conversion("synthetic33", "semi_dgpose14")
 
@@ -288,3 +289,110 @@ def pose_sequence_dataset(n_sequences=None, batch_size=64, seed=0, skeleton="mpi
     if shuffle:
         ds = ds.shuffle(shuffle, seed=seed)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def vunet_people(batch, size, rule="occlusion", margin=0.05, thickness=None, background="grey"):
+    """VUNet inputs from a :meth:`SyntheticPeople.batch` dict (numpy): ``image`` uint8 (with the
+    background replaced by mid-grey when ``background="grey"`` — the reference's masked images,
+    whose background is 0 in [−1, 1] — or kept with ``"scene"``), the 13 stick ``joints``
+    (pixels) and ``valid`` flags (every joint of a synthetic person is known, hidden or not), and
+    the 8 limb depth ``labels`` by ``rule``: "occlusion" (the thesis's, :func:`occlusion_labels`,
+    stroke ``thickness`` px, default size/16) or "depth" (the renderer's depth-only rule)."""
+    from ..pose.three_layer import occlusion_labels, stick_joints
+
+    if rule not in ("occlusion", "depth"):
+        raise ValueError(f"rule must be 'occlusion' or 'depth', got {rule!r}")
+    if background not in ("grey", "scene"):
+        raise ValueError(f"background must be 'grey' or 'scene', got {background!r}")
+    j13, valid = stick_joints(batch["joints2d"], "synthetic33")
+    z13, _ = stick_joints(batch["joints3d"][..., 2:], "synthetic33")
+    thickness = size / 16 if thickness is None else thickness
+    if rule == "occlusion":
+        labels = np.stack([occlusion_labels(j13[i], z13[i, :, 0], size, thickness, margin)
+                           for i in range(len(j13))])
+    else:
+        labels = batch["limb_depth"].astype(np.int8)
+    image = batch["image"]
+    if background == "grey":
+        m = batch["mask"][..., None].astype(np.float32)
+        image = np.rint(image * m + 127.5 * (1 - m)).astype(np.uint8)
+    return {"image": image, "joints": j13.astype(np.float32), "valid": valid, "labels": labels,
+            "mask": batch["mask"], "appearance_id": batch["appearance_id"]}
+
+
+def vunet_dataset(n=None, batch_size=8, size=64, seed=0, start=0, rule="occlusion",
+                  margin=0.05, background="grey"):
+    """Batches of synthetic people for the VUNet family (see :func:`vunet_people`): ``image``
+    float32 in [−1, 1], ``joints`` (B, 13, 2), ``valid`` (B, 13), ``labels`` (B, 8) int32,
+    ``mask`` (B, S, S) float32, ``appearance_id``. Endless when ``n`` is None."""
+    import tensorflow as tf
+
+    from .synthetic import SyntheticPeople
+
+    people = SyntheticPeople(size=size, seed=seed)
+    n_batches = None if n is None else -(-n // batch_size)
+    keys = ("image", "joints", "valid", "labels", "mask", "appearance_id")
+    dtypes = (tf.uint8, tf.float32, tf.bool, tf.int8, tf.uint8, tf.int64)
+
+    def render(b):
+        first = start + int(b) * batch_size
+        count = batch_size if n is None else min(batch_size, start + n - first)
+        out = vunet_people(people.batch(first, count), size, rule, margin, None, background)
+        return tuple(out[k] for k in keys)
+
+    shapes = {"image": (size, size, 3), "joints": (13, 2), "valid": (13,), "labels": (8,),
+              "mask": (size, size), "appearance_id": ()}
+
+    def to_dict(b):
+        vals = tf.numpy_function(render, [b], list(dtypes))
+        out = {k: tf.ensure_shape(v, (None, *shapes[k])) for k, v in zip(keys, vals)}
+        out["image"] = tf.cast(out["image"], tf.float32) / 127.5 - 1.0
+        out["labels"] = tf.cast(out["labels"], tf.int32)
+        out["mask"] = tf.cast(out["mask"], tf.float32)
+        return out
+
+    ds = tf.data.Dataset.range(n_batches if n_batches is not None else np.iinfo(np.int64).max)
+    return ds.map(to_dict, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
+        tf.data.AUTOTUNE)
+
+
+def vunet_records_dataset(records, labels, batch_size=8, size=256, margin=1.25, shuffle=True,
+                          seed=0):
+    """VUNet batches from loader records (any joint set with the 12 limb joints; the head joint
+    is used when the set has one) and their ``(N, 8)`` limb ``labels``
+    (:func:`dgpose_tf.data.depth_labels.labels_for`): each image read, cropped around the person
+    (:func:`crop_person`) to ``size``; the same dict as :func:`vunet_dataset` (``mask`` all ones:
+    real images carry no person mask). Repeats endlessly, reshuffled each pass."""
+    import cv2
+    import tensorflow as tf
+
+    from ..pose.three_layer import stick_joints
+
+    if not records:
+        raise ValueError("vunet_records_dataset needs at least one record")
+    labels = np.asarray(labels, np.int8)
+    if labels.shape != (len(records), 8):
+        raise ValueError(f"labels must be ({len(records)}, 8), got {labels.shape}")
+
+    def load(i):
+        r = records[int(i)]
+        img = cv2.imread(r.image, cv2.IMREAD_COLOR)
+        if img is None:
+            raise FileNotFoundError(f"cannot read image {r.image}")
+        joints = np.nan_to_num(np.asarray(r.joints, np.float32))
+        crop, j = crop_person(img[..., ::-1], joints, r.visible, size, margin)
+        j13, v13 = stick_joints(j, r.skeleton, r.visible)
+        return crop, j13, v13, labels[int(i)]
+
+    def to_dict(i):
+        img, j, v, lab = tf.numpy_function(load, [i], [tf.uint8, tf.float32, tf.bool, tf.int8])
+        return {"image": tf.cast(tf.ensure_shape(img, (size, size, 3)), tf.float32) / 127.5 - 1,
+                "joints": tf.ensure_shape(j, (13, 2)), "valid": tf.ensure_shape(v, (13,)),
+                "labels": tf.cast(tf.ensure_shape(lab, (8,)), tf.int32),
+                "mask": tf.ones((size, size)), "appearance_id": tf.cast(i, tf.int64)}
+
+    ds = tf.data.Dataset.range(len(records)).repeat()
+    if shuffle:
+        ds = ds.shuffle(min(len(records), 20_000), seed=seed)
+    return ds.map(to_dict, num_parallel_calls=tf.data.AUTOTUNE).batch(
+        batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -26,13 +26,17 @@ import numpy as np
 from . import body as B
 
 __all__ = ["Appearance", "Scene", "Camera", "Sample", "render", "render_batch",
-           "sample_camera", "camera_matrices", "SyntheticPeople", "PARTS", "LIMBS_25D"]
+           "sample_camera", "camera_matrices", "SyntheticPeople", "PARTS", "LIMBS_25D",
+           "PART_GROUPS", "part_labels"]
 
 # ---- parts and materials ------------------------------------------------------------------------
 PARTS = ("background", "torso", "neck", "head", "hair", *B.LIMB_PARTS, "left_hand", "right_hand",
          "left_foot", "right_foot", "hat")
 P = {name: i for i, name in enumerate(PARTS)}
 LIMBS_25D = tuple(B.LIMB_PARTS)   # the 8 limbs labelled in {-1, 0, +1}
+#: part ids whose material never depends on the appearance's cut (sleeves, trousers)
+PART_GROUPS = {"top": [P["torso"]], "bottom": [P["left_upper_leg"], P["right_upper_leg"]],
+               "skin": [P["head"], P["neck"], P["left_hand"], P["right_hand"]]}
 SKIN, HAIR, TOP, BOTTOM, SHOES, ACCESSORY = range(6)
 
 _J = B.SKELETON.index
@@ -250,6 +254,7 @@ class Sample:
     appearance_id: int
     scene_id: int
     intrinsics: np.ndarray     # (4,) fx, fy, cx, cy of the crop
+    parts: np.ndarray | None = None   # (S, S) uint8 part label (index into PARTS; 0 background)
 
 
 def _project(cam_pts, camera: Camera, size: int, margin):
@@ -396,8 +401,13 @@ def render(pose, appearance: Appearance, scene: Scene, camera: Camera, size: int
                         None if root is None else np.asarray(root)[None], supersample)[0]
 
 
-def render_batch(poses, appearances, scenes, cameras, size=64, roots=None, supersample=2):
-    """:func:`render` for a batch (forward kinematics and projection are vectorised)."""
+def render_batch(poses, appearances, scenes, cameras, size=64, roots=None, supersample=2,
+                 depth_offsets=None):
+    """:func:`render` for a batch (forward kinematics and projection are vectorised).
+
+    ``depth_offsets`` ``(n, len(PARTS))`` (metres, optional) is added to each part's drawing depth:
+    the hook that forces a limb's draw order the other way — same joints, flipped occlusion (the
+    counterfactual renders of the 2.5D evaluation). Joint visibility follows the drawn order."""
     import cv2
 
     if size not in (64, 128, 256):
@@ -421,6 +431,9 @@ def render_batch(poses, appearances, scenes, cameras, size=64, roots=None, super
         z = cam[i, :, 2]
         app = appearances[i]
         prims = _primitives(app, z, scale / z[_J("pelvis")])
+        if depth_offsets is not None:
+            prims = [(part, kind, pts, rad, d + float(depth_offsets[i][part]))
+                     for part, kind, pts, rad, d in prims]
         hair = 0.6 * uv[_J("head_top")] + 0.4 * uv[_J("head")]
         ip = np.rint((np.concatenate([uv, hair[None]]) + 0.5) * k - k / (2 * supersample))
         label_ss = _draw_labels(prims, ip.astype(np.int64), size, supersample)
@@ -461,7 +474,7 @@ def render_batch(poses, appearances, scenes, cameras, size=64, roots=None, super
             visible=visible, joints3d=cam[i].astype(np.float32),
             limb_depth=limb_depth.astype(np.int8), appearance_id=appearances[i].id,
             scene_id=scenes[i].id,
-            intrinsics=np.array([scale, scale, c[0], c[1]], np.float32)))
+            intrinsics=np.array([scale, scale, c[0], c[1]], np.float32), parts=label))
     return samples
 
 
@@ -499,6 +512,12 @@ class SyntheticPeople:
     def __getitem__(self, index):
         pose, app, scene, camera = self.parameters(index)
         return render(pose, app, scene, camera, self.size, supersample=self.supersample)
+
+
+def part_labels(params, size=64):
+    """Part-label images ``(n, S, S)`` of ``(pose, appearance, scene, camera)`` tuples."""
+    poses, apps, scenes, cams = zip(*params)
+    return np.stack([s.parts for s in render_batch(np.stack(poses), apps, scenes, cams, size)])
 
 
 def stack(samples, **extra):

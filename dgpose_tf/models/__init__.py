@@ -1,5 +1,6 @@
 """Model families, one module each: ``semi_dgpose``, ``conditional_dgpose``,
-``pose_sequence_aegan`` (with ``inpainting`` beside it).
+``pose_sequence_aegan`` (with ``inpainting`` beside it) and ``vunet`` (with ``stickman`` and
+``perceptual`` beside it).
 
 :func:`get_family` maps a family name (as in training configs and zoo cards) to its Keras model
 class without importing the other families.
@@ -9,12 +10,14 @@ import importlib
 
 from .._lazy import lazy_submodules
 
-_SUBMODULES = ("semi_dgpose", "conditional_dgpose", "pose_sequence_aegan", "inpainting")
+_SUBMODULES = ("semi_dgpose", "conditional_dgpose", "pose_sequence_aegan", "inpainting", "vunet",
+               "stickman", "perceptual")
 __getattr__ = lazy_submodules(__name__, _SUBMODULES)
 
 FAMILIES = {"semi_dgpose": ("semi_dgpose", "SemiDGPose"),
             "conditional_dgpose": ("conditional_dgpose", "ConditionalDGPose"),
-            "pose_sequence_aegan": ("pose_sequence_aegan", "PoseSequenceAEGAN")}
+            "pose_sequence_aegan": ("pose_sequence_aegan", "PoseSequenceAEGAN"),
+            "vunet": ("vunet", "VUNet")}
 
 
 def get_family(name):
