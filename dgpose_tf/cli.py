@@ -250,6 +250,8 @@ def _evaluate(args):
         return _evaluate_sequences(args)
     if any(_family(t) == "vunet" for t in args.models):
         return _evaluate_vunet(args)
+    if any(_family(t) == "mirrornet" for t in args.models):
+        return _evaluate_mirrornet(args)
     seed = TEST_SEED if args.seed is None else args.seed
     data = synthetic_test_set(args.n, seed)
     pose_model = None if args.no_pose_model else _keras_model(args.pose_model)[0]
@@ -283,6 +285,45 @@ def _family(target):
         return zoo.info(target).get("family")
     except zoo.ZooError:
         return None
+
+
+def _evaluate_mirrornet(args):
+    """MirrorNet: an experiment folder of ``fit_mirrornet.py`` → the label-fraction table and
+    the aims; a model (zoo name, arm weights) → its figures beside the mean pose / flat colour."""
+    import json
+    from pathlib import Path
+
+    from . import evaluate_mirrornet as em
+
+    test = None
+    for target in args.models:
+        if _family(target) != "mirrornet":
+            raise ValueError(f"{target} is not a MirrorNet; evaluate MirrorNets on their own")
+        if (Path(target) / "data.npz").exists():
+            res = em.label_fraction_table(target)
+            print(f"{target}: recognizers of every arm on the experiment's test people "
+                  "(PCK and AUC: mean over each arm's last evaluations)")
+            print(em.format_table(res))
+            for text, ok in em.check_aims(res):
+                print(("✓ " if ok else "✗ ") + text)
+            out = Path(args.out) / Path(target).name
+            out.mkdir(parents=True, exist_ok=True)
+            em.save(res, out / "label_fractions.json")
+            em.plot_label_fractions(res, out / "label_fractions.png")
+            print(f"wrote {out}/{{label_fractions.json, label_fractions.png}}")
+            continue
+        model, name = _keras_model(target)
+        test = em.test_people(args.n, args.seed) if test is None else test
+        res = em.evaluate_model(model, test)
+        print(f"{name}: {args.n} synthetic test people")
+        print(em.format_model_table(res, name))
+        out = Path(args.out) / name
+        out.mkdir(parents=True, exist_ok=True)
+        em.example_sheet(out / "examples.png", model, test, res["_pred"])
+        (out / "metrics.json").write_text(json.dumps(
+            {k: v for k, v in res.items() if not k.startswith("_")}, indent=1, default=float))
+        print(f"wrote {out}/{{metrics.json, examples.png}}")
+    return 0
 
 
 def _evaluate_vunet(args):

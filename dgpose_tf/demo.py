@@ -10,7 +10,9 @@ that need no model (mean pose, flat colour, the appearance image copied). Then t
 AE-GAN (:func:`sequence_demo`): a clip of synthetic test motion with detector-like errors,
 inpainted to 28 joints, next to the raw input and PCHIP + Savitzky–Golay + ridge. Then the 2.5D
 VUNet (:func:`vunet_demo`): fresh people redrawn in other people's poses from their Three-Layer
-stickmen, and one pose with a crossing limb's occlusion flipped.
+stickmen, and one pose with a crossing limb's occlusion flipped. Then MirrorNet
+(:func:`mirrornet_demo`): 16-joint poses of fresh people, their reconstructions through the
+recognized pose, and the pose prior's score of true against perturbed poses.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 import numpy as np
 
 from . import metrics, zoo
-from .evaluate import synthetic_test_set, to_uint8, to_unit, trivial_answers
+from .evaluate import flat_colour, synthetic_test_set, to_uint8, to_unit, trivial_answers
 from .pose.draw import draw_skeleton, image_grid
 
 ENTRIES = ("semi_dgpose_synthetic", "semi_dgpose_synthetic_25pct", "conditional_dgpose_synthetic")
@@ -96,6 +98,7 @@ def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8, bvh=None):
     print(f"wrote {out} (rows: people; columns: {', '.join(COLUMNS)}); done in {elapsed:.1f} s")
     sequence_demo(str(out).rsplit(".", 1)[0] + "_inpaint.png", seed, bvh=bvh)
     vunet_demo(str(out).rsplit(".", 1)[0] + "_vunet.png", seed)
+    mirrornet_demo(str(out).rsplit(".", 1)[0] + "_mirrornet.png", seed)
     return 0
 
 
@@ -235,3 +238,52 @@ def vunet_demo(out, seed=2026, n=32, rows=8):
           f"crossing limb in front / behind — as person, stickman, output, truth) in "
           f"{time.perf_counter() - t0:.1f} s")
     return table
+
+
+MIRRORNET_ENTRY = "mirrornet_synthetic"
+
+
+def mirrornet_demo(out, seed=2026, n=256, rows=8):
+    """MirrorNet from its SavedModel: the 16 MPII joints of ``n`` fresh people (PCK next to the
+    training people's mean pose), reconstructions through the recognized pose (SSIM next to a
+    flat image of the input's mean colour) and the pose prior's score of the true poses against
+    the same poses with the arms' left and right swapped. Writes a PNG sheet."""
+    from . import evaluate_mirrornet as em
+    from .models.mirrornet_curriculum import people
+
+    if not zoo.info(MIRRORNET_ENTRY).get("files"):
+        print(f"{MIRRORNET_ENTRY}: no shipped weights; skipped")
+        return None
+    t0 = time.perf_counter()
+    model = zoo.load(MIRRORNET_ENTRY)
+    test = people(n, seed + 3)
+    ref_joints, ref_lab = em.training_poses(1000)
+    x = test["image"].astype(np.float32) / 127.5 - 1.0
+    pred = model.estimate_pose(x)["joints"]
+    rec = model.reconstruct(x[:64])["images"]
+    floor = np.broadcast_to(em.mean_pose(ref_joints, ref_lab), pred.shape)
+    ref = to_unit(x[:64])
+    rows_ = {MIRRORNET_ENTRY: (em.pose_figures(pred, test["joints"], test["labelled"]),
+                               float(np.mean(metrics.ssim(to_unit(rec), ref, 1.0)))),
+             "mean pose / flat mean colour": (
+                 em.pose_figures(floor, test["joints"], test["labelled"]),
+                 float(np.mean(metrics.ssim(flat_colour(ref), ref, 1.0))))}
+    true = model.pose_prior_score(test["joints"], test["labelled"].astype(np.float32))["score"]
+    swapped, lab = em.perturb(test["joints"], test["labelled"], "arms_swapped")
+    bad = model.pose_prior_score(swapped.astype(np.float32), lab.astype(np.float32))["score"]
+    print(f"\nMirrorNet: {n} fresh people (seed {seed + 3}), 16 MPII joints")
+    print(f"{'answer':32s} {'PCK@0.1 bbox':>13s} {'PCK@0.2 bbox':>13s} {'AUC':>7s} "
+          f"{'recon SSIM':>11s}")
+    for name, (f, r) in rows_.items():
+        print(f"{name:32s} {f['pck@0.1_bbox']:13.3f} {f['pck@0.2_bbox']:13.3f} {f['auc']:7.3f} "
+              f"{r:11.3f}")
+    print(f"pose prior: true poses score above the arms-swapped ones for "
+          f"{np.mean(true > bad):.0%} of people (mean {np.mean(true):.0f} vs {np.mean(bad):.0f} "
+          "nats)")
+    k = min(rows, n)
+    tiles = em.sheet_tiles(test["image"][:k], pred[:k], test["joints"][:k], test["labelled"][:k],
+                           to_uint8(rec[:k]), mean=floor[0])
+    _write_sheet(out, tiles, ("estimate", "truth", "mean pose", "recon"))
+    print(f"wrote {out} (rows: people; columns: estimate, truth, mean pose, reconstruction) in "
+          f"{time.perf_counter() - t0:.1f} s")
+    return rows_

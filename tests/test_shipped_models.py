@@ -45,6 +45,16 @@ def people():
             "target_labels": d["b_labels"].astype("int32"), "seed": np.int32(5)}
 
 
+@pytest.fixture(scope="module")
+def mirror_inputs(batch):
+    """MirrorNet's inputs: the batch's images and 16 joints (MPII order, the paper's rule)."""
+    from dgpose_tf.models.mirrornet_curriculum import people
+
+    p = people(4, seed=4321)
+    return {"images": batch["image"], "joints": p["joints"],
+            "visible": p["labelled"].astype("float32")}
+
+
 def example_inputs(spec, batch, people=None):
     rng = np.random.default_rng(0)
     name = spec.name
@@ -72,9 +82,9 @@ def example_inputs(spec, batch, people=None):
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_signatures_match_keras(name, batch, people, tmp_path):
+def test_signatures_match_keras(name, batch, people, mirror_inputs, tmp_path):
     card = zoo.info(name)
-    people = people if card["family"] == "vunet" else None
+    people = {"vunet": people, "mirrornet": mirror_inputs}.get(card["family"])
     saved = zoo.load(name)
     keras_model = zoo.load(name, format="keras")
     endpoints = keras_model.serving_endpoints()
@@ -145,6 +155,8 @@ def test_demo_runs_on_the_shipped_models(tmp_path, capsys):
     assert out.stat().st_size > 10_000 and "PCK@0.5" in text and "transfer SSIM" in text
     if zoo.info("vunet25d_synthetic").get("files"):
         assert (tmp_path / "demo_vunet.png").stat().st_size > 10_000 and "2.5D VUNet" in text
+    if zoo.info("mirrornet_synthetic").get("files"):
+        assert (tmp_path / "demo_mirrornet.png").stat().st_size > 10_000 and "MirrorNet" in text
 
 
 @pytest.mark.skipif(shutil.which("tensorflow_model_server") is None,
@@ -197,6 +209,11 @@ def test_shipped_cards_say_whether_they_beat_the_trivial_answers(name):
 
         figures = card["metrics"]["synthetic_test"]
         assert figures["below_trivial"] == evaluate_vunet.below_trivial(figures)
+    elif card["family"] == "mirrornet":
+        from dgpose_tf import evaluate_mirrornet
+
+        figures = card["metrics"]["synthetic_test"]
+        assert figures["below_trivial"] == evaluate_mirrornet.below_trivial(figures)
     else:
         figures = card["metrics"]["synthetic_test"]
         assert figures["below_trivial"] == below_trivial(figures)

@@ -40,6 +40,8 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
     from dgpose_tf.fit import load_run
 
     model, config = load_run(run_dir)
+    if config["family"] == "mirrornet":
+        return publish_mirrornet(model, config, run_dir, name, repo, experimental, n)
     if config["family"] == "pose_sequence_aegan":
         return publish_sequences(model, config, run_dir, name, repo, experimental)
     if config["family"] == "vunet":
@@ -250,6 +252,69 @@ def publish_vunet(model, config, run_dir, name=None, repo=REPO, experimental=Fal
                             perceptual_loss=config.get("loss", {}).get("used"),
                             settings={k: config[k] for k in ("train", "data", "loss")
                                       if k in config})
+    return _write_card(card, card_path, repo)
+
+
+def publish_mirrornet(model, config, run_dir, name=None, repo=REPO, experimental=False, n=1000):
+    """MirrorNet's publish: one arm's weights (``RUN/labels025_seed0/reflective.weights.h5``) must
+    beat the mean pose on every pose figure and the flat colour on reconstruction, on ``n`` test
+    people; the card also gets the pose prior's separation, the plausibility figures and — from
+    the experiment folder the arm belongs to — the whole label-fraction table with its aims."""
+    from dgpose_tf import evaluate_mirrornet as em
+    from dgpose_tf import zoo
+
+    name = name or "mirrornet_synthetic"
+    card_path = repo / "zoo" / f"{name}.json"
+    card = json.loads(card_path.read_text())
+    t0 = time.perf_counter()
+    test = em.test_people(n)
+    res = em.evaluate_model(model, test)
+    print(em.format_model_table(res, name))
+    failed = res["below_trivial"]
+    if failed and not experimental:
+        raise BelowTrivialError(f"not published: {name} does not beat the answer that needs no "
+                                f"model on {', '.join(failed)}; nothing was written")
+    arm_file = Path(run_dir)
+    experiment = arm_file.parent.parent if arm_file.is_file() else arm_file.parent
+    table = None
+    if (experiment / "data.npz").exists():
+        table = em.label_fraction_table(experiment)
+        print(em.format_table(table))
+        aims = em.check_aims(table)
+        for text, ok in aims:
+            print(("✓ " if ok else "✗ ") + text)
+    print(f"evaluated {name} in {time.perf_counter() - t0:.0f} s")
+    shown = repo / "zoo" / "figures" / name
+    shown.mkdir(parents=True, exist_ok=True)
+    em.example_sheet(shown / "examples.png", model, test, res["_pred"])
+    if table is not None:
+        em.plot_label_fractions(table, shown / "label_fractions.png")
+        (shown / "label_fractions.md").write_text(
+            em.format_table(table) + "\n\n" + "\n".join(("✓ " if ok else "✗ ") + t
+                                                       for t, ok in aims) + "\n")
+    target = repo / "saved_models" / name
+    if target.exists():
+        shutil.rmtree(target)
+    model.set_objective("recognizer")
+    card["config"] = dict(model.cfg)
+    card = zoo.write_entry(model, card, repo / "saved_models", keras_file=False)
+    card["metrics"] = {"synthetic_test": {k: v for k, v in res.items() if not k.startswith("_")},
+                       "n": n, "command": f"dgpose evaluate {name} --n {n}",
+                       "pictures": f"zoo/figures/{name}/"}
+    if table is not None:
+        card["metrics"]["label_fractions"] = {
+            "table": {str(f): rows for f, rows in table["table"].items()},
+            "true_poses": table["true_poses"],
+            "aims": [{"aim": t, "met": ok} for t, ok in aims],
+            "command": f"dgpose evaluate {experiment}"}
+    card.pop("below_trivial", None)
+    if failed:
+        card["below_trivial"] = failed
+        print(f"published as EXPERIMENTAL: below the answer needing no model on "
+              f"{', '.join(failed)}")
+    card["training"].update(arm=f"{arm_file.parent.name}/{arm_file.stem.split('.')[0]}",
+                            settings={k: config[k] for k in ("fraction", "seed", "annotated",
+                                                             "steps") if k in config})
     return _write_card(card, card_path, repo)
 
 

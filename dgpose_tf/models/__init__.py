@@ -1,6 +1,6 @@
 """Model families, one module each: ``semi_dgpose``, ``conditional_dgpose``,
-``pose_sequence_aegan`` (with ``inpainting`` beside it) and ``vunet`` (with ``stickman`` and
-``perceptual`` beside it).
+``pose_sequence_aegan`` (with ``inpainting`` beside it), ``vunet`` (with ``stickman`` and
+``perceptual`` beside it) and ``mirrornet`` (with its curriculum, ``mirrornet_curriculum``).
 
 :func:`get_family` maps a family name (as in training configs and zoo cards) to its Keras model
 class without importing the other families.
@@ -11,13 +11,14 @@ import importlib
 from .._lazy import lazy_submodules
 
 _SUBMODULES = ("semi_dgpose", "conditional_dgpose", "pose_sequence_aegan", "inpainting", "vunet",
-               "stickman", "perceptual")
+               "stickman", "perceptual", "mirrornet", "mirrornet_curriculum")
 __getattr__ = lazy_submodules(__name__, _SUBMODULES)
 
 FAMILIES = {"semi_dgpose": ("semi_dgpose", "SemiDGPose"),
             "conditional_dgpose": ("conditional_dgpose", "ConditionalDGPose"),
             "pose_sequence_aegan": ("pose_sequence_aegan", "PoseSequenceAEGAN"),
-            "vunet": ("vunet", "VUNet")}
+            "vunet": ("vunet", "VUNet"),
+            "mirrornet": ("mirrornet", "MirrorNet")}
 
 
 def get_family(name):
