@@ -23,7 +23,7 @@ import numpy as np
 
 from . import metrics, zoo
 from .evaluate import flat_colour, synthetic_test_set, to_uint8, to_unit, trivial_answers
-from .pose.draw import draw_skeleton, image_grid
+from .pose.draw import draw_skeleton, headed_grid, image_grid
 
 ENTRIES = ("semi_dgpose_synthetic", "semi_dgpose_synthetic_25pct", "conditional_dgpose_synthetic")
 COLUMNS = ("input", "pose 100%", "pose 25%", "recon", "height 80%", "height 120%",
@@ -106,12 +106,7 @@ def _write_sheet(out, tiles, columns):
     """96-px tiles in rows of ``len(columns)`` under a header naming the columns, as a PNG."""
     import cv2
 
-    grid = image_grid(tiles, cols=len(columns))
-    head = np.full((22, grid.shape[1], 3), 255, np.uint8)
-    for i, name in enumerate(columns):
-        cv2.putText(head, name, (4 + i * 98, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (0, 0, 0), 1,
-                    cv2.LINE_AA)
-    cv2.imwrite(str(out), np.concatenate([head, grid], 0)[..., ::-1])
+    cv2.imwrite(str(out), headed_grid(tiles, columns)[..., ::-1])
 
 
 SEQUENCE_ENTRY = "pose_sequence_aegan_synthetic"

@@ -374,11 +374,14 @@ def assign_saved_model_variables(model, directory):
 
 
 # --- writing entries --------------------------------------------------------------------------
-def write_entry(model, card, base, keras_file=True):
+def write_entry(model, card, base, keras_file=True, track=None):
     """Export ``model`` into the model folder ``<base>/<name>`` (SavedModel + Keras weights) and
     return the card completed with its ``files`` (sha256, size) and ``signatures``.
     ``keras_file=False``: no Keras weights file (``"keras_weights": "saved_model"`` in the card:
-    ``load(format="keras")`` takes the SavedModel's variables) — half the size."""
+    ``load(format="keras")`` takes the SavedModel's variables, matched by name) — half the size.
+    ``track`` (default ``keras_file``): whether the SavedModel also tracks the Keras model's
+    variable list (:func:`dgpose_tf.serving.export`); ``keras_file=True, track=False`` holds each
+    variable once in each file, for models whose TF variable names do not carry their paths."""
     from .serving import export
 
     name = _check_name(card["name"])
@@ -387,7 +390,7 @@ def write_entry(model, card, base, keras_file=True):
     if (folder / str(version)).exists():
         raise FileExistsError(f"{folder / str(version)} exists; remove it or bump the version")
     folder.mkdir(parents=True, exist_ok=True)
-    export(model, folder / str(version), track=keras_file)
+    export(model, folder / str(version), track=keras_file if track is None else track)
     weights = folder / f"keras-{version}.weights.h5"
     if keras_file:
         tmp = folder / f".partial-keras-{version}.weights.h5"

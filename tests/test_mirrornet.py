@@ -88,6 +88,8 @@ def test_bad_images_are_named():
         check_images(np.where(good == 0, np.nan, good), 64)
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         check_images(good + 3.0, 64)
+    with pytest.raises(ValueError, match=r"\(N, 64, 64, 3\)"):      # the evaluation's entry point
+        mc.predict_joints(MirrorNet(TINY), np.zeros((2, 32, 32, 3), np.uint8))
 
 
 def test_config_round_trip(model, tmp_path, pool):
@@ -376,3 +378,35 @@ def test_savedmodel_signatures(model, pool, tmp_path):
                                                   visible=vis)["score"]
     np.testing.assert_allclose(score, model.pose_prior_score(
         model.heatmaps(pool["joints"][:3], vis)), rtol=1e-5)
+
+
+def test_publish_chooses_an_arm_and_refuses_one_below_the_floor(tmp_path):
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("publish", repo / "training" / "publish.py")
+    publish = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(publish)
+    fake = tmp_path / "repo"
+    (fake / "zoo").mkdir(parents=True)
+    (fake / "saved_models").mkdir()
+    card = repo / "zoo" / "mirrornet_synthetic.json"
+    shutil.copy(card, fake / "zoo" / card.name)
+    run = tmp_path / "labels025_seed0"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"family": "mirrornet", "model": TINY}))
+    for arm in ("baseline", "reflective", "semi"):     # untrained: the mean pose beats them
+        tf.keras.utils.set_random_seed(len(arm))
+        MirrorNet(TINY).save_weights(run / f"{arm}.weights.h5")
+    before = sorted(p.relative_to(fake) for p in fake.rglob("*"))
+    with pytest.raises(publish.BelowTrivialError, match="does not beat .*nothing was written"):
+        publish.publish(run, n=16, repo=fake)
+    assert sorted(p.relative_to(fake) for p in fake.rglob("*")) == before
+    published = publish.publish(run, n=16, repo=fake, experimental=True)
+    assert "pck@0.1_bbox" in published["below_trivial"]
+    choice = published["training"]["arm_selection"]["validation_pck@0.1_bbox"]
+    assert set(choice) == {"reflective", "semi"}                 # the baseline is no candidate
+    assert published["training"]["arm"].endswith(max(choice, key=choice.get))
+    assert (fake / "saved_models" / "mirrornet_synthetic" / "keras-1.weights.h5").exists()

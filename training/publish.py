@@ -39,9 +39,15 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
     from dgpose_tf.evaluate import TEST_SEED, evaluate
     from dgpose_tf.fit import load_run
 
+    folder = Path(run_dir)
+    if folder.is_dir() and (folder / "config.json").exists() and \
+            json.loads((folder / "config.json").read_text()).get("family") == "mirrornet":
+        run_dir, selection = choose_mirrornet_arm(folder, n)   # a label-fraction run: its arm
+    else:
+        selection = None
     model, config = load_run(run_dir)
     if config["family"] == "mirrornet":
-        return publish_mirrornet(model, config, run_dir, name, repo, experimental, n)
+        return publish_mirrornet(model, config, run_dir, name, repo, experimental, n, selection)
     if config["family"] == "pose_sequence_aegan":
         return publish_sequences(model, config, run_dir, name, repo, experimental)
     if config["family"] == "vunet":
@@ -255,8 +261,40 @@ def publish_vunet(model, config, run_dir, name=None, repo=REPO, experimental=Fal
     return _write_card(card, card_path, repo)
 
 
-def publish_mirrornet(model, config, run_dir, name=None, repo=REPO, experimental=False, n=1000):
-    """MirrorNet's publish: one arm's weights (``RUN/labels025_seed0/reflective.weights.h5``) must
+def choose_mirrornet_arm(folder, n=1000):
+    """The MirrorNet arm of one label-fraction run (``RUN/labels025_seed0``) with the best
+    PCK@0.1 (bbox) on ``n`` validation people (seed ``VALIDATION_SEED``, never the test seed);
+    the candidates are the paper's arms (``literal``, ``reflective``, ``semi``), not the
+    baseline, the ablations or the calibrated-variance arm. Returns the weights file and every candidate's score."""
+    from dgpose_tf import evaluate_mirrornet as em
+    from dgpose_tf.evaluate import VALIDATION_SEED
+    from dgpose_tf.fit import load_run
+    from dgpose_tf.models.mirrornet_curriculum import predict_joints
+
+    val = em.test_people(n, VALIDATION_SEED)
+    best, scores = None, {}
+    for weights in sorted(Path(folder).glob("*.weights.h5")):
+        arm = weights.name.split(".")[0]
+        if arm not in ("literal", "reflective", "semi"):     # the paper's MirrorNet arms only
+            continue
+        model, _ = load_run(weights)
+        pred = predict_joints(model, val["image"])
+        scores[arm] = em.pose_figures(pred, val["joints"], val["labelled"])["pck@0.1_bbox"]
+        if best is None or scores[arm] > scores[best]:
+            best = arm
+    if best is None:
+        sys.exit(f"{folder}: no finished MirrorNet arm")
+    print(f"validation PCK@0.1 (bbox, {n} people of seed {VALIDATION_SEED}): "
+          + ", ".join(f"{a} {v:.4f}" for a, v in scores.items()) + f" → {best}")
+    return Path(folder) / f"{best}.weights.h5", {"rule": f"best PCK@0.1 (bbox) on {n} "
+                                                 f"validation people (seed {VALIDATION_SEED})",
+                                                 "validation_pck@0.1_bbox": scores}
+
+
+def publish_mirrornet(model, config, run_dir, name=None, repo=REPO, experimental=False, n=1000,
+                      selection=None):
+    """MirrorNet's publish: one arm's weights (``RUN/labels025_seed0/reflective.weights.h5``, or
+    the arm :func:`choose_mirrornet_arm` picks when ``publish`` is given the run folder) must
     beat the mean pose on every pose figure and the flat colour on reconstruction, on ``n`` test
     people; the card also gets the pose prior's separation, the plausibility figures and — from
     the experiment folder the arm belongs to — the whole label-fraction table with its aims."""
@@ -297,7 +335,9 @@ def publish_mirrornet(model, config, run_dir, name=None, repo=REPO, experimental
         shutil.rmtree(target)
     model.set_objective("recognizer")
     card["config"] = dict(model.cfg)
-    card = zoo.write_entry(model, card, repo / "saved_models", keras_file=False)
+    # the Keras file carries the weights (its layers' TF variable names lack their paths, so the
+    # SavedModel's variables cannot be matched back by name); the SavedModel holds them once
+    card = zoo.write_entry(model, card, repo / "saved_models", keras_file=True, track=False)
     card["metrics"] = {"synthetic_test": {k: v for k, v in res.items() if not k.startswith("_")},
                        "n": n, "command": f"dgpose evaluate {name} --n {n}",
                        "pictures": f"zoo/figures/{name}/"}
@@ -313,6 +353,7 @@ def publish_mirrornet(model, config, run_dir, name=None, repo=REPO, experimental
         print(f"published as EXPERIMENTAL: below the answer needing no model on "
               f"{', '.join(failed)}")
     card["training"].update(arm=f"{arm_file.parent.name}/{arm_file.stem.split('.')[0]}",
+                            arm_selection=selection,
                             settings={k: config[k] for k in ("fraction", "seed", "annotated",
                                                              "steps") if k in config})
     return _write_card(card, card_path, repo)

@@ -223,12 +223,12 @@ class ResBlock(layers.Layer):
         super().__init__(**kwargs)
         self.filters, self.stride = int(filters), int(stride)
         self.project = self.stride != 1 if project is None else bool(project)
-        self.proj = (layers.Conv2D(self.filters, 1, self.stride, use_bias=False)
+        self.proj = (layers.Conv2D(self.filters, 1, self.stride, use_bias=False, name="proj")
                      if self.project else None)
-        self.c1 = layers.Conv2D(filters, 3, stride, "same", use_bias=False)
-        self.b1 = layers.BatchNormalization(momentum=0.9)
-        self.c2 = layers.Conv2D(filters, 3, 1, "same", use_bias=False)
-        self.b2 = layers.BatchNormalization(momentum=0.9)
+        self.c1 = layers.Conv2D(filters, 3, stride, "same", use_bias=False, name="conv1")
+        self.b1 = layers.BatchNormalization(momentum=0.9, name="bn1")
+        self.c2 = layers.Conv2D(filters, 3, 1, "same", use_bias=False, name="conv2")
+        self.b2 = layers.BatchNormalization(momentum=0.9, name="bn2")
 
     def build(self, input_shape):
         if not self.project and input_shape[-1] != self.filters:
@@ -253,12 +253,12 @@ class Bottleneck(layers.Layer):
     def __init__(self, width, stride=1, project=False, **kwargs):
         super().__init__(**kwargs)
         self.width, self.stride, self.project = int(width), int(stride), bool(project)
-        conv = lambda f, k, s=1: layers.Conv2D(f, k, s, "same", use_bias=False)
-        bn = lambda: layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
-        self.c1, self.b1 = conv(width, 1), bn()
-        self.c2, self.b2 = conv(width, 3, stride), bn()
-        self.c3, self.b3 = conv(4 * width, 1), bn()
-        self.proj = (conv(4 * width, 1, stride), bn()) if project else None
+        conv = lambda f, k, s, n: layers.Conv2D(f, k, s, "same", use_bias=False, name=n)
+        bn = lambda n: layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=n)
+        self.c1, self.b1 = conv(width, 1, 1, "conv1"), bn("bn1")
+        self.c2, self.b2 = conv(width, 3, stride, "conv2"), bn("bn2")
+        self.c3, self.b3 = conv(4 * width, 1, 1, "conv3"), bn("bn3")
+        self.proj = (conv(4 * width, 1, stride, "proj"), bn("proj_bn")) if project else None
 
     def call(self, x, training=None):
         h = tf.nn.relu(self.b1(self.c1(x), training=training))
@@ -274,19 +274,23 @@ class Bottleneck(layers.Layer):
 
 def resnet50_layers():
     """ResNet-50 without its classifier (stages of 3, 4, 6, 3 bottlenecks; output stride 32)."""
-    seq = [layers.Conv2D(64, 7, 2, "same", use_bias=False),
-           layers.BatchNormalization(momentum=0.9, epsilon=1e-5), layers.ReLU(),
-           layers.MaxPooling2D(3, 2, "same")]
+    seq = [layers.Conv2D(64, 7, 2, "same", use_bias=False, name="stem_conv"),
+           layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="stem_bn"),
+           layers.ReLU(name="stem_relu"), layers.MaxPooling2D(3, 2, "same", name="stem_pool")]
     for i, (width, blocks) in enumerate(((64, 3), (128, 4), (256, 6), (512, 3))):
         for b in range(blocks):
-            seq.append(Bottleneck(width, 2 if (b == 0 and i > 0) else 1, project=b == 0))
+            seq.append(Bottleneck(width, 2 if (b == 0 and i > 0) else 1, project=b == 0,
+                                  name=f"stage{i + 1}_block{b + 1}"))
     return seq
 
 
-def _conv_bn_relu(filters, kernel=3, stride=1, transpose=False):
+def _conv_bn_relu(name, filters, kernel=3, stride=1, transpose=False):
+    """Conv (or transposed conv) → BN → ReLU, named ``<name>_conv`` … so that weight paths read
+    the same in every process (not ``conv2d_57``)."""
     conv = layers.Conv2DTranspose if transpose else layers.Conv2D
-    return [conv(filters, kernel, stride, "same", use_bias=False),
-            layers.BatchNormalization(momentum=0.9), layers.ReLU()]
+    return [conv(filters, kernel, stride, "same", use_bias=False, name=f"{name}_conv"),
+            layers.BatchNormalization(momentum=0.9, name=f"{name}_bn"),
+            layers.ReLU(name=f"{name}_relu")]
 
 
 def _apply(seq, x, training):
@@ -331,21 +335,21 @@ class PoseRecognizer(_Component):
             raise ValueError(f"unknown recognizer {kind!r}; available: {RECOGNIZERS}")
         if kind == "small":
             down = int(round(math.log2(config["image_size"] / 8)))      # to an 8×8 map
-            self.body = _conv_bn_relu(2 * w, 3, 2)
+            self.body = _conv_bn_relu("stem", 2 * w, 3, 2)
             ch = 2 * w
             for i in range(down - 1):
                 ch = min(8 * w, 2 * ch) if i else ch
-                self.body += [ResBlock(ch, 1 if i == 0 else 2)]
-            self.body += [ResBlock(ch, 2), ResBlock(ch)]
+                self.body += [ResBlock(ch, 1 if i == 0 else 2, name=f"res{i + 1}")]
+            self.body += [ResBlock(ch, 2, name=f"res{down}"), ResBlock(ch, name=f"res{down + 1}")]
             up = int(round(math.log2(config["heatmap_size"] / 8)))
-            for _ in range(up):
-                self.body += _conv_bn_relu(4 * w, 4, 2, transpose=True)
+            for i in range(up):
+                self.body += _conv_bn_relu(f"up{i + 1}", 4 * w, 4, 2, transpose=True)
         else:
             # Keras's ResNet50 application has biased convolutions (+79,680 parameters)
             self.body = resnet50_layers()
             up = int(round(math.log2(config["heatmap_size"] / (config["image_size"] / 32))))
-            for _ in range(up):
-                self.body += _conv_bn_relu(256, 4, 2, transpose=True)
+            for i in range(up):
+                self.body += _conv_bn_relu(f"up{i + 1}", 256, 4, 2, transpose=True)
         self.head = layers.Conv2D(NUM_JOINTS, 1, name="heatmaps")
 
     def call(self, images, training=None):
@@ -367,12 +371,12 @@ class LatentEncoder(_Component):
             raise ValueError(f"kind must be 'a', 's' or 'z', got {kind!r}")
         self.kind, w = kind, config["width"]
         self.dim = int(config[f"{kind}_dim"])
-        self.body = _conv_bn_relu(w, 3, 1)
+        self.body = _conv_bn_relu("stem", w, 3, 1)
         ch = w
         for i in range(4):
             ch = min(8 * w, 2 * ch)
-            self.body.append(ResBlock(ch, 2))
-        self.pool = layers.GlobalAveragePooling2D()
+            self.body.append(ResBlock(ch, 2, name=f"res{i + 1}"))
+        self.pool = layers.GlobalAveragePooling2D(name="pool")
         self.mean = layers.Dense(self.dim, name="mean")
         self.log_var = layers.Dense(self.dim, kernel_initializer="zeros", name="log_variance")
 
@@ -396,13 +400,13 @@ class _UNet(_Component):
     """Two stride-2 levels down and up with skips, on an input at ``size``."""
 
     def _build_unet(self, w):
-        self.e0 = _conv_bn_relu(w)
-        self.e1 = _conv_bn_relu(2 * w, 3, 2) + _conv_bn_relu(2 * w)
-        self.e2 = _conv_bn_relu(4 * w, 3, 2) + _conv_bn_relu(4 * w)
-        self.d1 = _conv_bn_relu(2 * w, 4, 2, transpose=True)
-        self.d1b = _conv_bn_relu(2 * w)
-        self.d0 = _conv_bn_relu(w, 4, 2, transpose=True)
-        self.d0b = _conv_bn_relu(w)
+        self.e0 = _conv_bn_relu("enc0", w)
+        self.e1 = _conv_bn_relu("enc1a", 2 * w, 3, 2) + _conv_bn_relu("enc1b", 2 * w)
+        self.e2 = _conv_bn_relu("enc2a", 4 * w, 3, 2) + _conv_bn_relu("enc2b", 4 * w)
+        self.d1 = _conv_bn_relu("dec1a", 2 * w, 4, 2, transpose=True)
+        self.d1b = _conv_bn_relu("dec1b", 2 * w)
+        self.d0 = _conv_bn_relu("dec0a", w, 4, 2, transpose=True)
+        self.d0b = _conv_bn_relu("dec0b", w)
 
     def _unet(self, x, training):
         h0 = _apply(self.e0, x, training)
@@ -443,7 +447,7 @@ class ImageGenerator(_UNet):
         ups = int(round(math.log2(config["image_size"] / config["heatmap_size"])))
         self.up = []
         for i in range(ups):
-            self.up += _conv_bn_relu(max(w, 2 * w >> i), 4, 2, transpose=True)
+            self.up += _conv_bn_relu(f"up{i + 1}", max(w, 2 * w >> i), 4, 2, transpose=True)
         self.out = layers.Conv2D(3, 3, padding="same", name="image_mean")
 
     def call(self, inputs, training=None):
@@ -465,9 +469,9 @@ class PoseGenerator(_Component):
     def __init__(self, config, **kwargs):
         super().__init__(config, **kwargs)
         w, self.start = config["width"], config["heatmap_size"] // 8
-        self.dense = layers.Dense(self.start * self.start * 4 * w, activation="relu")
-        self.ups = (_conv_bn_relu(4 * w, 4, 2, transpose=True)
-                    + _conv_bn_relu(2 * w, 4, 2, transpose=True)
+        self.dense = layers.Dense(self.start * self.start * 4 * w, activation="relu", name="dense")
+        self.ups = (_conv_bn_relu("up1", 4 * w, 4, 2, transpose=True)
+                    + _conv_bn_relu("up2", 2 * w, 4, 2, transpose=True)
                     + [layers.Conv2DTranspose(NUM_JOINTS, 4, 2, "same", name="heatmaps")])
         self.w = w
 

@@ -196,12 +196,13 @@ class _Scores(keras.callbacks.Callback):
 
 def predict_joints(model, images, batch=128):
     """The recognizer's decoded joints ``(N, 16, 2)`` for uint8 or [−1, 1] images."""
-    from .mirrornet import decode
+    from .mirrornet import check_images, decode
 
     out = []
     for i in range(0, len(images), batch):
         x = np.asarray(images[i:i + batch])
         x = x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x
+        x = check_images(x, model.cfg["image_size"])
         joints, _ = decode(model.recognizer(x, training=False), model.cfg["image_size"])
         out.append(joints.numpy())
     return np.concatenate(out)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .skeletons import get_skeleton
 
-__all__ = ["draw_skeleton", "heatmap_overlay", "image_grid", "line_plot"]
+__all__ = ["draw_skeleton", "heatmap_overlay", "image_grid", "headed_grid", "line_plot"]
 
 
 def draw_skeleton(image, joints, visible=None, skeleton="semi_dgpose14", thickness=None,
@@ -71,8 +71,21 @@ def image_grid(images, cols, pad=2, value=255):
 
 
 _PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189),
-            (140, 86, 75)]
+            (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
+
+
+def headed_grid(tiles, columns, pad=2):
+    """Equal tiles in rows of ``len(columns)`` under a white header naming the columns (RGB)."""
+    import cv2
+
+    grid = image_grid(tiles, cols=len(columns), pad=pad)
+    head = np.full((22, grid.shape[1], 3), 255, np.uint8)
+    step = tiles.shape[2] + pad
+    for i, name in enumerate(columns):
+        cv2.putText(head, name, (4 + i * step, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    return np.concatenate([head, grid], 0)
 
 def line_plot(series, xlabel="", ylabel="", title="", size=(560, 400), ylim=(0.0, 1.0)):
     """A line chart as an RGB image: ``series`` maps a legend label to ``(x, y)`` arrays."""
