@@ -273,7 +273,7 @@ def mirrornet_demo(out, seed=2026, n=256, rows=8):
         print(f"{name:32s} {f['pck@0.1_bbox']:13.3f} {f['pck@0.2_bbox']:13.3f} {f['auc']:7.3f} "
               f"{r:11.3f}")
     print(f"pose prior: true poses score above the arms-swapped ones for "
-          f"{np.mean(true > bad):.0%} of people (mean {np.mean(true):.0f} vs {np.mean(bad):.0f} "
+          f"{np.mean(true > bad):.0%} of people (mean {np.mean(true):.1f} vs {np.mean(bad):.1f} "
           "nats)")
     k = min(rows, n)
     tiles = em.sheet_tiles(test["image"][:k], pred[:k], test["joints"][:k], test["labelled"][:k],

@@ -21,3 +21,22 @@ def make_run(folder, family, name, seed=0, width=0.0625, config=None):
     (folder / "config.json").write_text(json.dumps({"name": name, "family": family,
                                                     "model": config}))
     return model
+
+
+def publish_sandbox(tmp_path, card_name):
+    """``training/publish.py`` as a module and a fake repository (``zoo/`` holding a copy of the
+    card ``card_name``, an empty ``saved_models/``): ``(publish, fake_repo, original_card)``."""
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("publish", repo / "training" / "publish.py")
+    publish = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(publish)
+    fake = tmp_path / "repo"
+    (fake / "zoo").mkdir(parents=True)
+    (fake / "saved_models").mkdir()
+    card = repo / "zoo" / f"{card_name}.json"
+    shutil.copy(card, fake / "zoo" / card.name)
+    return publish, fake, card

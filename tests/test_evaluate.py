@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import make_run
+from conftest import make_run, publish_sandbox
 from dgpose_tf import cli
 from dgpose_tf.data.synthetic import SyntheticPeople, render_batch
 from dgpose_tf.evaluate import evaluate, format_table, synthetic_test_set
@@ -208,19 +208,7 @@ def test_evaluation_prints_trivial_answers_and_pose_swap(data):
 
 
 def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
-    import importlib.util
-    import shutil
-    from pathlib import Path
-
-    repo = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("publish", repo / "training" / "publish.py")
-    publish = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(publish)
-    fake = tmp_path / "repo"
-    (fake / "zoo").mkdir(parents=True)
-    (fake / "saved_models").mkdir()
-    card = repo / "zoo" / "semi_dgpose_synthetic.json"
-    shutil.copy(card, fake / "zoo" / card.name)
+    publish, fake, card = publish_sandbox(tmp_path, "semi_dgpose_synthetic")
     before = sorted(p.relative_to(fake) for p in fake.rglob("*"))
     run = tmp_path / "run"
     make_run(run, "semi_dgpose", "semi_dgpose_synthetic",

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import publish_sandbox
 from dgpose_tf import evaluate_mirrornet as em
 from dgpose_tf.models import mirrornet_curriculum as mc
 from dgpose_tf.models.mirrornet import (CONFIGS, JOINTS, MirrorNet, PoseRecognizer,
@@ -381,19 +382,7 @@ def test_savedmodel_signatures(model, pool, tmp_path):
 
 
 def test_publish_chooses_an_arm_and_refuses_one_below_the_floor(tmp_path):
-    import importlib.util
-    import shutil
-    from pathlib import Path
-
-    repo = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("publish", repo / "training" / "publish.py")
-    publish = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(publish)
-    fake = tmp_path / "repo"
-    (fake / "zoo").mkdir(parents=True)
-    (fake / "saved_models").mkdir()
-    card = repo / "zoo" / "mirrornet_synthetic.json"
-    shutil.copy(card, fake / "zoo" / card.name)
+    publish, fake, _ = publish_sandbox(tmp_path, "mirrornet_synthetic")
     run = tmp_path / "labels025_seed0"
     run.mkdir()
     (run / "config.json").write_text(json.dumps({"family": "mirrornet", "model": TINY}))
