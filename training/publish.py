@@ -167,7 +167,8 @@ def publish_sequences(model, config, run_dir, name=None, repo=REPO, experimental
     if target.exists():
         shutil.rmtree(target)
     card["config"] = {k: v for k, v in model.get_config().items() if k != "name"}
-    card = zoo.write_entry(model, card, repo / "saved_models")
+    # the Keras file carries the weights; the SavedModel holds them once (not tracked twice)
+    card = zoo.write_entry(model, card, repo / "saved_models", track=False)
     keep = {k: v for k, v in card.get("metrics", {}).items() if k == "real_motion_cmu"}
     card["metrics"] = {**keep, "synthetic_test_motion": {
         "sequences": sequences, "cameras": cameras, "frames": frames, "seed": TEST_SEED,
