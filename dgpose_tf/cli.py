@@ -176,18 +176,15 @@ _data.configure = _data_args
 
 
 def _train_args(p):
-    p.add_argument("config", help="training/configs/<entry>.json")
-    p.add_argument("--steps", type=int, help="override train.steps")
-    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"))
-    p.add_argument("--output", help="override the config's output directory")
-    p.add_argument("--data-dir", help="folder of the dataset's files (configs of real data sets)")
+    from .fit import add_train_arguments
+    add_train_arguments(p)
 
 
-@command("train", "train a model from a config (runs training/fit_<family>.py)")
+@command("train", "train a model from a config (dgpose_tf.fit.<family>; resumes an existing "
+                  "run folder)")
 def _train(args):
-    from .fit import run_config
-    run_config(args.config, data_dir=args.data_dir, steps=args.steps, strategy=args.strategy,
-               output=args.output)
+    from .fit import run_config, train_options
+    run_config(args.config, **train_options(args))
     return 0
 
 
@@ -545,12 +542,16 @@ def main(argv=None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
+    from .fit.resume import ResumeError
     from .zoo import ZooError
 
     try:
         return int(args.func(args) or 0)
+    except ArithmeticError as exc:          # a run stopped on a non-finite loss
+        print(f"dgpose {args.command}: stopped: {exc}", file=sys.stderr)
+        return 3
     except (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError, ZooError,
-            OSError) as exc:
+            OSError, ResumeError) as exc:
         print(f"dgpose {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -9,10 +9,14 @@ expects::
     <name>/<version>/saved_model.pb, variables/…      the SavedModel (named signatures)
     <name>/keras-<version>.weights.h5                  Keras weights (fine-tuning)
 
-Resolution order of a model folder: an explicit ``path`` → ``$DGPOSE_HOME/<name>`` (default
-``~/.cache/dgpose``) → the repository's ``saved_models/<name>`` → the card's ``url``, downloaded
-into a temporary folder, sha256-verified and renamed into place. Local files need no network;
-a read-only cache is only read. Every file is checked against the card's sha256 before loading.
+Cards are found in the package (``dgpose_tf/cards``, built from ``zoo/`` into a wheel), or in
+``zoo/`` of a checkout, and in ``$DGPOSE_HOME/cards``. Resolution order of a model folder (the
+keras-hub / timm pattern): an explicit ``path`` → ``$DGPOSE_HOME/<name>`` (default
+``~/.cache/dgpose``) → the bundled ``saved_models/<name>`` of a checkout (or
+``$DGPOSE_SAVED_MODELS/<name>``) → a download from ``$DGPOSE_MIRROR/<name>/`` or else the card's
+``url``, into a temporary folder, sha256-verified and renamed into ``$DGPOSE_HOME/<name>``.
+Local files need no network; a read-only cache is only read. Every file is checked against the
+card's sha256 before loading.
 
 Errors are :class:`ZooError` subclasses that name the problem: :class:`UnknownModelError`
 (suggests close names), :class:`NoWeightsError` (prints the command that trains them),
@@ -40,9 +44,11 @@ __all__ = ["list_models", "info", "load", "register", "write_entry", "home", "Zo
            "ZooError", "UnknownModelError", "NoWeightsError", "ChecksumError",
            "IncompleteModelError", "InvalidNameError"]
 
-REPO = Path(__file__).resolve().parents[1]
-BUNDLED_CARDS = REPO / "zoo"
-BUNDLED_MODELS = REPO / "saved_models"
+REPO = Path(__file__).resolve().parents[1]          # a checkout, when this is one
+# the cards: package data in an installed wheel, zoo/ in a checkout (editable install)
+BUNDLED_CARDS = next((p for p in (Path(__file__).resolve().parent / "cards", REPO / "zoo")
+                      if p.is_dir()), REPO / "zoo")
+BUNDLED_MODELS = Path(os.environ.get("DGPOSE_SAVED_MODELS", REPO / "saved_models"))
 _NAME = re.compile(r"[a-z0-9][a-z0-9_\-]{0,99}")
 
 
@@ -185,12 +191,29 @@ def _resolve(card, fmt, path=None):
                                        f"{', '.join(missing)}; delete it and load again")
         _verify(folder, card, files)
         return folder
-    if path is None and card.get("url"):
-        _download(card, files, home() / name)
+    url = _url(card)
+    if path is None and url:
+        try:
+            _download({**card, "url": url}, files, home() / name)
+        except OSError as exc:        # URLError, HTTPError, a full disk: nothing kept
+            raise IncompleteModelError(
+                f"could not fetch {name!r} from {url}: {getattr(exc, 'reason', exc)}. Check the "
+                "address ($DGPOSE_MIRROR or the card's url) or copy the model folder into "
+                f"{home() / name}") from None
         return home() / name
     where = " or ".join(str(c) for c in candidates)
     raise IncompleteModelError(f"no files of {name!r} found in {where}" +
-                               ("" if card.get("url") else " and the card has no url"))
+                               ("" if url else " and neither the card nor $DGPOSE_MIRROR gives "
+                                               "a url"))
+
+
+def _url(card):
+    """Where an entry's model folder can be downloaded: ``$DGPOSE_MIRROR/<name>`` (a mirror of
+    a ``saved_models/`` folder: an http(s) or file URL), else the card's ``url``."""
+    mirror = os.environ.get("DGPOSE_MIRROR")
+    if mirror:
+        return f"{mirror.rstrip('/')}/{card['name']}"
+    return card.get("url")
 
 
 def load(name, version=None, format="saved_model", weights="pretrained", path=None):

@@ -89,5 +89,9 @@ def test_records_dataset_crops_real_images(tmp_path):
     assert span.max() == pytest.approx(64 / 1.25, rel=1e-3)
     np.testing.assert_array_equal(b["has_label"], pipeline.labelled_mask(np.arange(3), 0.5))
     bad = [PoseRecord(str(tmp_path / "missing.jpg"), recs[0].joints, recs[0].visible, "lsp14")]
+    with pytest.raises(FileNotFoundError, match="1 of 1 images are missing"):
+        pipeline.records_dataset(bad)
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")           # there, but unreadable
+    bad = [PoseRecord(str(tmp_path / "broken.jpg"), recs[0].joints, recs[0].visible, "lsp14")]
     with pytest.raises(Exception, match="cannot read image"):
         next(pipeline.records_dataset(bad).as_numpy_iterator())

@@ -1,7 +1,6 @@
 """The shipped zoo entries: every signature through tf.saved_model.load and saved_model_cli
 agrees with the Keras model; the demo runs; a real TF Serving runs when it is installed."""
 
-import json
 import shutil
 import subprocess
 import sys
@@ -103,7 +102,10 @@ def test_signatures_match_keras(name, batch, people, mirror_inputs, tmp_path):
         for k in want:
             np.testing.assert_allclose(got[k], want[k], atol=atol, rtol=rtol,
                                        err_msg=f"{name}.{sig}.{k}")
-        # the same through saved_model_cli, in a fresh process
+        # the same through saved_model_cli, in a fresh process (the default signature: each
+        # call loads TensorFlow and the SavedModel anew, ~6 s)
+        if sig != keras_model.SERVING_DEFAULT:
+            continue
         args = []
         for k, v in inputs.items():
             np.save(tmp_path / f"{k}.npy", np.asarray(v))

@@ -1,34 +1,16 @@
-"""Fit Conditional-DGPose from a config: the conditional VAE-GAN (KL + L1 + adversarial), fully
-supervised — every image comes with its pose heatmaps.
+"""Fit Conditional-DGPose from a config: the conditional VAE-GAN (KL + L1 + adversarial).
 
-    dgpose train training/configs/<entry>.json [--steps N] [--strategy mirrored] [--output DIR]
-    python training/fit_conditional_dgpose.py training/configs/<entry>.json
+    python training/fit_conditional_dgpose.py training/configs/conditional_dgpose_synthetic.json [--steps N] [--output DIR]
+        [--restart] [--on-nan rollback]
+        [--strategy multiworker --workers HOST:PORT,HOST:PORT --worker-index I]
+    dgpose train training/configs/conditional_dgpose_synthetic.json          (the same, from an installed package)
 
-Config keys: ``model`` (ConditionalDGPose arguments, e.g. ``{"width": 0.125}``); ``data`` (as in
-``fit_semi_dgpose.py``; ``fraction`` is ignored: the model needs every pose); ``train``
-(``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``, ``beta_1``,
-``d_learning_rate``, ``label_smoothing``, ``weight_decay``, ``precision``, ``eval_every``,
-``eval_n``, ``strategy``); ``seed``; ``output``. Writes ``<output>/conditional_dgpose.weights.h5``,
-``config.json`` and TensorBoard logs.
+A thin script: the logic, its config keys and what it writes are in
+:mod:`dgpose_tf.fit.conditional_dgpose`; the resumable ``model.fit`` loop is :func:`dgpose_tf.fit.fit_steps`.
+An existing run folder is resumed from its last checkpoint.
 """
 
-from __future__ import annotations
-
-
-def main(config, steps=None, strategy=None, output=None):
-    from dgpose_tf.fit import fit_and_save, gan_settings, start_run
-    from dgpose_tf.models.conditional_dgpose import ConditionalDGPose
-
-    out, strat = start_run(config, strategy, output)
-    train = config["train"]
-    with strat.scope():
-        model = ConditionalDGPose(**config["model"])
-        model.compile(**gan_settings(train))
-    history = fit_and_save(model, config, out, steps, heatmaps=True)
-    return model, history
-
+from dgpose_tf.fit import script_main
 
 if __name__ == "__main__":
-    from dgpose_tf.fit import script_main
-
-    script_main(main)
+    script_main("conditional_dgpose")

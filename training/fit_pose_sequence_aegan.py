@@ -1,79 +1,16 @@
-"""Fit the pose-sequence AE-GAN from a config: WGAN-GP critic + generator/encoder with the
-autoencoder and mixed objectives, the encoder fed corrupted sequences (thesis §4.3–4.6).
+"""Fit the pose-sequence AE-GAN from a config: WGAN-GP critic, generator and encoder with the autoencoder and mixed objectives.
 
-    dgpose train training/configs/pose_sequence_aegan_synthetic.json
-    python training/fit_pose_sequence_aegan.py training/configs/<entry>.json
+    python training/fit_pose_sequence_aegan.py training/configs/pose_sequence_aegan_synthetic.json [--steps N] [--output DIR]
+        [--restart] [--on-nan rollback]
+        [--strategy multiworker --workers HOST:PORT,HOST:PORT --worker-index I]
+    dgpose train training/configs/pose_sequence_aegan_synthetic.json          (the same, from an installed package)
 
-Config keys: ``model`` (PoseSequenceAEGAN arguments: ``critic_norm``, ``critic_sigmoid``,
-``encoder_sigmoid``); ``data``: ``source`` ``"synthetic_motion"`` (``seed``, ``sequences`` — the
-number of procedural 3-D sequences whose per-window projections and mirror images form the pool,
-``fps``) or ``"npz"`` (``path`` to an npz with ``poses`` (N, 24, 28, 2) windows already
-normalised as §7.1.1, e.g. made from MPI-INF-3DHP with ``dgpose_tf.data.mpi_inf_3dhp``);
-``train``: ``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``, ``beta_1``,
-``beta_2``, ``gp_weight``, ``critic_steps``, ``loss_weights``, ``corruption``, ``eval_every``,
-``init_weights`` (start from another run's ``last.weights.h5`` — a warm start; the three
-optimisers' states come along, since Keras saves a compiled model's optimisers with its
-weights) and ``init_sequences`` (the sequences that run had seen, so the learning
-curves continue on the same axis);
-``seed``; ``output``. Writes ``<output>/pose_sequence_aegan.weights.h5``, ``config.json``,
-TensorBoard logs (D/G/E losses and held-out figures), ``curves.csv`` / ``curves.png`` (held-out
-figures next to their trivial answers, :mod:`dgpose_tf.evaluate_sequences`) and
-``losses.csv`` / ``losses.png`` (the D/G/E training losses per epoch).
+A thin script: the logic, its config keys and what it writes are in
+:mod:`dgpose_tf.fit.pose_sequence_aegan`; the resumable ``model.fit`` loop is :func:`dgpose_tf.fit.fit_steps`.
+An existing run folder is resumed from its last checkpoint.
 """
 
-from __future__ import annotations
-
-
-def main(config, steps=None, strategy=None, output=None):
-    import json
-    from pathlib import Path
-
-    import tensorflow as tf
-
-    from dgpose_tf import evaluate_sequences as es
-    from dgpose_tf.fit import standard_callbacks, start_run, _epochs_done
-    from dgpose_tf.models.pose_sequence_aegan import PoseSequenceAEGAN
-
-    out, strat = start_run(config, strategy, output)
-    train, data = config["train"], config["data"]
-    pool = es.training_pool(data, cache=out / "pool.npy")
-    total = int(steps or train["steps"])
-    per_epoch = int(min(total, train.get("steps_per_epoch", 250)))
-    batch = int(train.get("batch_size", 256))
-    keys = ("learning_rate", "beta_1", "beta_2", "gp_weight", "critic_steps", "loss_weights",
-            "corruption")
-    with strat.scope():
-        model = PoseSequenceAEGAN(**config["model"])
-        model.compile(**{k: train[k] for k in keys if k in train})
-        if train.get("init_weights") and not (out / "backup").exists():
-            model.load_weights(str(train["init_weights"]))
-            lr = float(train.get("learning_rate", 1e-4))
-            for opt in (model.g_optimizer, model.e_optimizer, model.d_optimizer):
-                opt.learning_rate = lr         # this config's rate, not the loaded one
-            print(f"warm start from {train['init_weights']} (learning rate {lr:g})")
-    saved = {k: v for k, v in config.items() if not k.startswith("_")}
-    (out / "config.json").write_text(json.dumps(saved, indent=1))
-    print(f"pose_sequence_aegan: {total} steps of batch {batch} from a pool of {len(pool)} "
-          f"windows")
-    ds = (tf.data.Dataset.from_tensor_slices({"poses": pool})
-          .shuffle(min(len(pool), 200_000), seed=int(config.get("seed", 0)))
-          .repeat().batch(batch, drop_remainder=True).prefetch(2))
-    done = _epochs_done(out) * per_epoch
-    callbacks = standard_callbacks(out)
-    if train.get("eval_every"):
-        callbacks.append(es.HeldOutSequenceCurves(out, int(train["eval_every"]), pool,
-                                                  batch_size=batch, step0=done,
-                                                  sequences0=int(train.get("init_sequences", 0))))
-    callbacks.append(es.LossCurves(out, batch))
-    model.fit(ds, steps_per_epoch=per_epoch, epochs=max(1, total // per_epoch),
-              callbacks=callbacks)
-    weights = Path(out) / "pose_sequence_aegan.weights.h5"
-    model.save_weights(str(weights))
-    print(f"saved {weights}")
-    return model
-
+from dgpose_tf.fit import script_main
 
 if __name__ == "__main__":
-    from dgpose_tf.fit import script_main
-
-    script_main(main)
+    script_main("pose_sequence_aegan")

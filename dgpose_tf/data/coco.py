@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .records import PoseRecord
+from .records import PoseRecord, readable
 
 __all__ = ["load_coco"]
 
 
+@readable("COCO keypoints JSON")
 def load_coco(path, image_dir="images", min_keypoints=1):
     path = Path(path)
     if not path.exists():

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .records import PoseRecord
+from .records import PoseRecord, readable
 
 __all__ = ["load_deepfashion_annotations", "load_deepfashion_pairs"]
 
 
+@readable("DeepFashion annotation CSV")
 def load_deepfashion_annotations(path, image_dir="images"):
     path = Path(path)
     if not path.exists():
@@ -42,6 +43,7 @@ def load_deepfashion_annotations(path, image_dir="images"):
     return out
 
 
+@readable("DeepFashion pairs CSV")
 def load_deepfashion_pairs(path):
     """``[(from_name, to_name), …]`` of a ``fasion-pairs-*.csv``."""
     path = Path(path)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .records import PoseRecord, to_skeleton
+from .records import PoseRecord, readable, to_skeleton
 
 __all__ = ["TRAIN_SUBJECTS", "TEST_SUBJECTS", "load_h36m_npz", "to_semi_dgpose14"]
 
@@ -24,6 +24,7 @@ TEST_SUBJECTS = ("S9", "S11")
 _NAME = re.compile(r"(S\d+)_.*?\.(\d{8})_")
 
 
+@readable("Human3.6M npz")
 def load_h36m_npz(path, image_dir="images", split=None, cameras=None):
     """Records of an npz; ``split`` = "train" | "test" | None (all)."""
     path = Path(path)

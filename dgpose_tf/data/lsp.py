@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .records import PoseRecord
+from .records import PoseRecord, readable
 
 __all__ = ["load_lsp"]
 
 
+@readable("LSP joints.mat")
 def load_lsp(joints_mat, image_dir=None):
     """Records of a ``joints.mat`` (either variant, detected by shape)."""
     from scipy.io import loadmat

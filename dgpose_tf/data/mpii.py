@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .records import PoseRecord
+from .records import PoseRecord, readable
 
 __all__ = ["load_mpii_json", "load_mpii_mat"]
 
 
+@readable("MPII JSON")
 def load_mpii_json(path, image_dir="images"):
     path = Path(path)
     if not path.exists():
@@ -47,6 +48,7 @@ def _list(x):
     return [x]
 
 
+@readable("MPII annotation .mat")
 def load_mpii_mat(path, image_dir="images", train_only=False):
     from scipy.io import loadmat
 

@@ -22,6 +22,8 @@ Synthetic batches are rendered in parallel ``map`` calls (``tf.numpy_function``)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..pose import conversion, pose_vector, semi_dgpose_heatmaps
@@ -112,7 +114,7 @@ def _normalise(image, normalise):
 
 
 def synthetic_dataset(n=None, batch_size=64, size=64, seed=0, start=0, fraction=1.0,
-                      normalise="tanh", heatmaps=True, extras=False):
+                      normalise="tanh", heatmaps=True, extras=False, stride=None):
     """Batches of freshly rendered synthetic people (``n`` samples, or endless if None).
 
     The pose targets (``pose_vector``/``pose_mask``, ``heatmaps``) cover every joint inside the
@@ -120,6 +122,8 @@ def synthetic_dataset(n=None, batch_size=64, size=64, seed=0, start=0, fraction=
     renderer's flag (in frame and not occluded).
 
     ``extras`` adds the masks, 3-D joints, limb depth labels and ids of the renderer.
+    Batch ``k`` holds people ``start + k·stride …`` (``stride`` defaults to ``batch_size``; a
+    larger one leaves room for other workers' slices of each global batch).
     """
     import tensorflow as tf
 
@@ -128,9 +132,10 @@ def synthetic_dataset(n=None, batch_size=64, size=64, seed=0, start=0, fraction=
     _check_options(fraction, normalise)
     people = SyntheticPeople(size=size, seed=seed)
     n_batches = None if n is None else -(-n // batch_size)
+    stride = int(stride or batch_size)
 
     def render(b):
-        first = start + int(b) * batch_size
+        first = start + int(b) * stride
         count = batch_size if n is None else min(batch_size, start + n - first)
         batch = people.batch(first, count)
         j14, v14, in14 = _synthetic_joints(batch["joints2d"], batch["visible"], size)
@@ -217,6 +222,10 @@ def records_dataset(records, batch_size=64, size=64, fraction=1.0, normalise="ta
     if not recs:
         raise ValueError("records_dataset needs at least one record")
     paths = [r.image for r in recs]
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of {len(paths)} images are missing, e.g. "
+                                f"{missing[0]} (check data.dir / --data-dir and the image folder)")
     joints = np.stack([np.nan_to_num(r.joints) for r in recs]).astype(np.float32)
     visible = np.stack([r.visible for r in recs])
 
@@ -321,10 +330,12 @@ def vunet_people(batch, size, rule="occlusion", margin=0.05, thickness=None, bac
 
 
 def vunet_dataset(n=None, batch_size=8, size=64, seed=0, start=0, rule="occlusion",
-                  margin=0.05, background="grey"):
+                  margin=0.05, background="grey", stride=None):
     """Batches of synthetic people for the VUNet family (see :func:`vunet_people`): ``image``
     float32 in [−1, 1], ``joints`` (B, 13, 2), ``valid`` (B, 13), ``labels`` (B, 8) int32,
-    ``mask`` (B, S, S) float32, ``appearance_id``. Endless when ``n`` is None."""
+    ``mask`` (B, S, S) float32, ``appearance_id``. Endless when ``n`` is None. Batch ``k``
+    starts at person ``start + k·stride`` (``stride``: ``batch_size`` unless other workers
+    render the rest of each global batch)."""
     import tensorflow as tf
 
     from .synthetic import SyntheticPeople
@@ -333,9 +344,10 @@ def vunet_dataset(n=None, batch_size=8, size=64, seed=0, start=0, rule="occlusio
     n_batches = None if n is None else -(-n // batch_size)
     keys = ("image", "joints", "valid", "labels", "mask", "appearance_id")
     dtypes = (tf.uint8, tf.float32, tf.bool, tf.int8, tf.uint8, tf.int64)
+    stride = int(stride or batch_size)
 
     def render(b):
-        first = start + int(b) * batch_size
+        first = start + int(b) * stride
         count = batch_size if n is None else min(batch_size, start + n - first)
         out = vunet_people(people.batch(first, count), size, rule, margin, None, background)
         return tuple(out[k] for k in keys)

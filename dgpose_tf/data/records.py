@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -49,3 +52,25 @@ def to_skeleton(record: PoseRecord, skeleton: str) -> PoseRecord:
         occ = (conv.matrix != 0).astype(float) @ record.occluded.astype(float) > 0
     return PoseRecord(record.image, joints, vis, skeleton, occ, j3, record.camera,
                       record.person_id, dict(record.extra))
+
+
+def readable(what):
+    """Decorator of a loader ``f(path, …)``: whatever a truncated or corrupt file makes the parser
+    raise becomes a ``ValueError`` naming the file and what it should have been (a missing file
+    stays a ``FileNotFoundError``)."""
+    def wrap(loader):
+        @functools.wraps(loader)
+        def load(path, *args, **kwargs):
+            try:
+                return loader(path, *args, **kwargs)
+            except FileNotFoundError:
+                raise
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError, OSError,
+                    EOFError, zipfile.BadZipFile) as exc:
+                if isinstance(exc, ValueError) and str(Path(path)) in str(exc):
+                    raise
+                detail = f"no {exc} entry" if isinstance(exc, KeyError) else str(exc)
+                raise ValueError(f"{path} is not a readable {what} (truncated or corrupt?): "
+                                 f"{type(exc).__name__}: {detail}") from None
+        return load
+    return wrap

@@ -49,13 +49,20 @@ def write_synthetic(out, n, size=64, seed=0, shard_size=2000, start=0, progress=
         tmp = out / (name + ".partial")
         first = start + k * shard_size
         count = min(shard_size, start + n - first)
-        with tf.io.TFRecordWriter(str(tmp)) as writer:
-            for b0 in range(first, first + count, 250):
-                batch = ds.batch(b0, min(250, first + count - b0))
-                for i in range(len(batch["image"])):
-                    writer.write(_example(batch, i))
-                if bar:
-                    bar.add(len(batch["image"]))
+        try:
+            with tf.io.TFRecordWriter(str(tmp)) as writer:
+                for b0 in range(first, first + count, 250):
+                    batch = ds.batch(b0, min(250, first + count - b0))
+                    for i in range(len(batch["image"])):
+                        writer.write(_example(batch, i))
+                    if bar:
+                        bar.add(len(batch["image"]))
+        except (OSError, tf.errors.OpError) as exc:     # disk full, folder gone, …
+            tmp.unlink(missing_ok=True)
+            done = f"; the {k} finished shard(s) stay, but the folder has no {_META} until a " \
+                   "run completes" if k else ""
+            raise OSError(f"writing {out / name} failed ({getattr(exc, 'strerror', None) or exc})"
+                          f"{done}. Free space or choose another --out, then run again") from None
         os.replace(tmp, out / name)
         names.append(name)
     meta = {"kind": "synthetic_people", "size": size, "seed": seed, "start": start, "n": n,

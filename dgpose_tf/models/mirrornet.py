@@ -578,7 +578,10 @@ class MirrorNet(keras.Model):
                                c["heatmap_target"], c["heatmap_sigma"])
 
     def estimate_pose(self, images, training=False):
-        """Images → ``(joints (N, 16, 2) pixels, maxima (N, 16), heatmaps)``."""
+        """Images → ``(joints (N, 16, 2) pixels, maxima (N, 16), heatmaps)``; numpy input is
+        checked first (:func:`check_images`)."""
+        if isinstance(images, np.ndarray):
+            images = check_images(images, self.cfg["image_size"])
         hm = self.recognizer(images, training=training)
         joints, maxval = decode(hm, self.cfg["image_size"])
         return joints, maxval, hm

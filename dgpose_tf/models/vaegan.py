@@ -16,13 +16,16 @@ per-sample tensors ``(B,)`` for each term, the total ``"loss"`` and the reconstr
   reason: at width 1/8 and the papers' weight 1 from step 0, the posterior stays at its initial
   σ ≈ 0.7 with a signal-to-noise ratio of its means below 1 after 1,000 steps, so the decoder
   learns to ignore z (the background colour is not reconstructed); the schedule follows
-  ``optimizer.iterations`` plus ``steps_before`` (set by the fit module from the resumed epoch);
+  ``optimizer.iterations`` (restored with the optimizer when a run resumes) plus
+  ``steps_before`` (0 unless a caller continues a run without its optimizer state);
   ``kl_beta``: the KL weight after the ramp (a beta-VAE; 1 in the papers). Against a pixel-summed
   L1 (a Laplace likelihood of scale 1 on [-1, 1] pixels, far wider than the images' noise) a
   weight of 1 let q(z|x) carry only 60-80 nats at width 1/8, too little to redraw a background;
 * ``train_step``: one generator update, then one discriminator update by cross-entropy on real
-  images vs the (stopped-gradient) reconstructions. Each replica divides its mean loss by
-  ``num_replicas_in_sync`` because Keras sums gradients across replicas; logs are unscaled;
+  images vs the (stopped-gradient) reconstructions. Each replica divides its mean loss (and its
+  share of the weight decay) by ``num_replicas_in_sync`` because Keras sums gradients across
+  replicas; logs are unscaled and include both gradients' global norms (the fit's NaN guard
+  reads them);
 * ``test_step`` and the N(0, I) prior as a ``tfd.MultivariateNormalDiag``.
 """
 
@@ -52,12 +55,14 @@ def non_saturating_gan(d_fake):
 class VAEGAN(keras.Model):
     LOSS_TERMS = ("loss", "l1", "kl_z", "g_gan")
     D_TERMS = ("d_loss", "d_real", "d_fake")
+    GRAD_TERMS = ("g_grad_norm", "d_grad_norm")     # a non-finite gradient shows here
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.weight_decay, self.label_smoothing, self.kl_warmup, self.kl_beta = 5e-4, 0.0, 0.0, 1.0
         self.steps_before = 0         # generator steps of earlier sessions of a resumed run
-        self.trackers = {n: keras.metrics.Mean(name=n) for n in self.LOSS_TERMS + self.D_TERMS}
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in
+                         self.LOSS_TERMS + self.D_TERMS + self.GRAD_TERMS}
 
     def compile(self, optimizer=None, d_optimizer=None, weight_decay=5e-4, learning_rate=1e-4,
                 beta_1=0.9, d_learning_rate=None, label_smoothing=0.0, kl_warmup=0, kl_beta=1.0,
@@ -100,7 +105,11 @@ class VAEGAN(keras.Model):
         return tfd().MultivariateNormalDiag(ops.zeros((dim,), dtype), ops.ones((dim,), dtype))
 
     def _decayed(self, grads, variables):
-        return coupled_weight_decay(grads, variables, self.weight_decay)
+        # each replica adds its share: the gradients are summed across replicas
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return coupled_weight_decay(grads, variables, self.weight_decay / replicas)
 
     def train_step(self, batch):
         import tensorflow as tf
@@ -128,7 +137,9 @@ class VAEGAN(keras.Model):
 
         logs = {k: tf.reduce_mean(out[k]) for k in self.LOSS_TERMS}
         logs.update(d_loss=tf.reduce_mean(d_loss_each), d_real=tf.reduce_mean(d_real),
-                    d_fake=tf.reduce_mean(d_fake))
+                    d_fake=tf.reduce_mean(d_fake),
+                    g_grad_norm=tf.linalg.global_norm([g for g in grads if g is not None]),
+                    d_grad_norm=tf.linalg.global_norm([g for g in d_grads if g is not None]))
         for k, v in logs.items():
             self.trackers[k].update_state(v)
         return {k: t.result() for k, t in self.trackers.items()}

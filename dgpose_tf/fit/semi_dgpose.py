@@ -1,0 +1,149 @@
+"""Fit Semi-DGPose from a config, in phases (each skipped when its file exists, so a killed run
+resumes where it stopped):
+
+1. the Mapper (offline, L2 to ground-truth heatmaps; paper §3) → ``mapper.weights.h5``, with its
+   held-out L2 every epoch in ``mapper_curve.csv`` and a sheet ``mapper_sheet.png`` (true vs
+   mapped heatmaps of held-out people);
+2. optionally (``pose_warmup``; a CPU-recipe step the paper does not have) the encoder's pose head
+   regressed onto the labelled samples alone → ``pose_warmup.weights.h5``;
+3. the full semi-supervised VAE-GAN with the Mapper frozen (paper §3, §4), with held-out curves.
+
+    dgpose train training/configs/<entry>.json [--steps N] [--strategy mirrored] [--output DIR]
+    python training/fit_semi_dgpose.py training/configs/<entry>.json
+
+Config keys: ``model`` (SemiDGPose arguments, e.g. ``{"width": 0.125, "mapper_width": 0.5}``);
+``data`` (``source``: "synthetic" with ``seed`` and ``fraction`` labelled, or "shards" with
+``dir``); ``mapper`` (``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``, ``from``:
+a Mapper weights file to reuse instead of training one); ``pose_warmup`` (``steps``,
+``batch_size``, ``learning_rate``); ``train`` (``steps``, ``steps_per_epoch``, ``batch_size``,
+``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``weight_decay``,
+``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``, ``strategy``); ``seed``;
+``output``. Writes ``<output>/semi_dgpose.weights.h5``, ``config.json``, ``curves.csv`` /
+``curves.png`` and TensorBoard logs.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+
+
+def _mapper_heldout(mapper, n=256):
+    """Held-out L2 of the Mapper (mean squared heatmap error, validation people) and the data."""
+    from ..data import pipeline
+    from ..evaluate import VALIDATION_SEED
+
+    val = next(iter(pipeline.synthetic_dataset(n, n, seed=VALIDATION_SEED)))
+    pred = mapper(val["pose_vector"], training=False).numpy()
+    return float(np.mean(np.square(pred - val["heatmaps"].numpy()))), val, pred
+
+
+def mapper_sheet(path, val, pred, k=8):
+    """Rows of held-out people: image, true heatmaps (max over channels), mapped heatmaps."""
+    import cv2
+
+    from ..evaluate import to_uint8
+    from ..pose.draw import heatmap_overlay, image_grid
+
+    img = to_uint8(val["image"][:k].numpy())
+    true = val["heatmaps"][:k].numpy()
+    tiles = []
+    for i in range(k):
+        tiles += [img[i], heatmap_overlay(np.zeros_like(img[i]), true[i], 1.0),
+                  heatmap_overlay(np.zeros_like(img[i]), pred[i], 1.0)]
+    grid = image_grid(np.stack([cv2.resize(t, (128, 128), interpolation=cv2.INTER_NEAREST)
+                                for t in tiles]), cols=6)
+    cv2.imwrite(str(path), grid[..., ::-1])
+
+
+def fit_mapper(model, config, out, strat):
+    """Phase 1: the Mapper alone (or reuse ``mapper.from``), then frozen."""
+    import keras
+
+    from . import training_dataset
+    from ..models.semi_dgpose import MapperTrainer
+
+    mcfg, train = config.get("mapper", {}), config["train"]
+    mapper_file = out / "mapper.weights.h5"
+    if not mapper_file.exists() and mcfg.get("from"):
+        shutil.copy(mcfg["from"], mapper_file)
+        print(f"mapper: copied {mcfg['from']}")
+    if mapper_file.exists():
+        model.mapper.load_weights(str(mapper_file))
+        print(f"mapper: loaded {mapper_file}")
+        return
+    with strat.scope():
+        model.mapper.trainable = True
+        trainer = MapperTrainer(model.mapper, weight_decay=train.get("weight_decay", 5e-4))
+        trainer.compile(optimizer=keras.optimizers.Adam(
+            mcfg.get("learning_rate", train.get("learning_rate", 1e-4))))
+    m_steps = int(mcfg.get("steps", 2000))
+    m_epoch = int(min(m_steps, mcfg.get("steps_per_epoch", 500)))
+    log = out / "mapper_curve.csv"
+
+    class HeldOut(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            l2 = _mapper_heldout(model.mapper)[0]
+            with log.open("a") as f:
+                f.write(f"{(epoch + 1) * m_epoch},{logs['loss']:.6f},{l2:.6f}\n")
+            print(f"\nmapper held-out L2 after {(epoch + 1) * m_epoch} steps: {l2:.5f}")
+
+    log.write_text("step,train_l2,heldout_l2\n")
+    print(f"mapper: {m_steps} steps of batch {mcfg.get('batch_size', 64)}")
+    trainer.fit(training_dataset(config["data"], mcfg.get("batch_size", 64), True),
+                steps_per_epoch=m_epoch, epochs=max(1, m_steps // m_epoch),
+                callbacks=[keras.callbacks.TerminateOnNaN(), HeldOut()])
+    model.mapper.trainable = False
+    l2, val, pred = _mapper_heldout(model.mapper)
+    mapper_sheet(out / "mapper_sheet.png", val, pred)
+    print(f"mapper: held-out L2 {l2:.5f} (all-zero heatmaps: "
+          f"{float(np.mean(np.square(val['heatmaps'].numpy()))):.5f})")
+    model.mapper.save_weights(str(mapper_file))
+
+
+def warm_start_pose(model, config, out, strat):
+    """Phase 2 (optional): the pose head on the labelled samples alone."""
+    import keras
+
+    from . import training_dataset
+    from ..models.semi_dgpose import PoseTrainer
+
+    wcfg = config.get("pose_warmup")
+    if not wcfg:
+        return
+    done = out / "pose_warmup.weights.h5"
+    if done.exists():
+        model.encoder.load_weights(str(done))
+        print(f"pose warm start: loaded {done}")
+        return
+    with strat.scope():
+        trainer = PoseTrainer(model.encoder, config["train"].get("weight_decay", 5e-4))
+        trainer.compile(optimizer=keras.optimizers.Adam(wcfg.get("learning_rate", 1e-3)))
+    steps = int(wcfg.get("steps", 5000))
+    per_epoch = int(min(steps, wcfg.get("steps_per_epoch", 1000)))
+    print(f"pose warm start: {steps} steps of batch {wcfg.get('batch_size', 64)} "
+          f"(labelled samples only)")
+    trainer.fit(training_dataset(config["data"], wcfg.get("batch_size", 64), False),
+                steps_per_epoch=per_epoch, epochs=max(1, steps // per_epoch),
+                callbacks=[keras.callbacks.TerminateOnNaN()])
+    model.encoder.save_weights(str(done))
+
+
+def main(config, steps=None, strategy=None, output=None, **run_options):
+    """``run_options``: ``workers``, ``worker_index``, ``on_nan``, ``restart`` (:func:`~dgpose_tf.fit.start_run`)."""
+    from . import fit_and_save, gan_settings, start_run
+    from ..models.semi_dgpose import SemiDGPose
+
+    run = start_run(config, strategy, output, **run_options)
+    out, strat = run
+    train = config["train"]
+    with strat.scope():
+        model = SemiDGPose(**config["model"])
+        model.compile(alpha=train.get("alpha", 100.0), gamma=train.get("gamma", 1.0),
+                      alpha_per_pixel=train.get("alpha_per_pixel", False), **gan_settings(train))
+    fit_mapper(model, config, out, strat)
+    warm_start_pose(model, config, out, strat)
+    history = fit_and_save(model, config, run, steps, heatmaps=False)
+    return model, history
+
