@@ -337,6 +337,16 @@ case("dgpose train", "a run folder of another model", ValueError,
      "holds a run of another model", "the other run is untouched",
      lambda tmp: json.loads((tmp / "run" / "config.json").read_text())["model"]["width"] == 0.125
      or pytest.fail("run overwritten"))(_other_model)
+def _old_run(tmp, m):
+    (tmp / "run" / "backup").mkdir(parents=True)
+    (tmp / "run" / "config.json").write_text(json.dumps(
+        {"family": "conditional_dgpose", "model": {"width": 0.0625}}))
+    F.run_config(config(tmp))
+
+
+case("dgpose train", "a run folder written before exact resume", ValueError,
+     "cannot be resumed exactly. Pass --restart", "the old run is untouched",
+     lambda tmp: (tmp / "run" / "backup").is_dir() or pytest.fail("backup removed"))(_old_run)
 case("dgpose train", "--workers without --strategy multiworker", ValueError,
      "need --strategy multiworker", after=no_run)(
     lambda tmp, m: F.run_config(config(tmp), workers="a:1,b:2"))

@@ -436,6 +436,11 @@ def _same_model(folder, config):
         old = json.loads(saved.read_text())
     except ValueError:
         return
+    if (folder / "backup").is_dir() and not (folder / "checkpoints").is_dir():
+        raise ValueError(f"{folder} is a run of an earlier dgpose_tf (an epoch backup, without "
+                         "the optimizers' states): it cannot be resumed exactly. Pass --restart "
+                         "to start it over, or --output for a new folder (its weights stay "
+                         "usable: dgpose evaluate / zoo register)")
     for key in ("family", "model"):
         if old.get(key) != config.get(key):
             raise ValueError(f"{folder} holds a run of another {key} ({old.get(key)!r}, this "
