@@ -276,6 +276,34 @@ def _vunet_bad(tmp, m):
 
 case("VUNet pose_inputs", "an unknown skeleton", KeyError, "unknown skeleton")(_vunet_bad)
 
+
+def _vunet():
+    from dgpose_tf.models.vunet import VUNet
+    return VUNet(image_size=64, n_filters=8, max_filters=16)
+
+
+case("VUNet.generate", "a 2-D stickman for a Three-Layer VUNet", ValueError,
+     r"stickman must be \(N, 64, 64, 3\) for a 'three_layer'")(
+    lambda tmp, m: _vunet().generate(np.zeros((1, 64, 64, 6), "float32")))
+case("VUNet.appearance", "crops without the 8 parts", ValueError, "part crops must be")(
+    lambda tmp, m: _vunet().appearance(np.zeros((1, 32, 32, 3), "float32")))
+case("VUNet.prepare", "128² images for a 64² VUNet", ValueError, "images must be")(
+    lambda tmp, m: _vunet().prepare(np.zeros((1, 128, 128, 3), "float32"),
+                                    np.zeros((1, 13, 2), "float32"), np.ones((1, 13), bool)))
+
+
+def _conditional():
+    from dgpose_tf.models.conditional_dgpose import ConditionalDGPose
+    return ConditionalDGPose(width=0.0625)
+
+
+case("ConditionalDGPose.transfer", "16 heatmap channels instead of 24", ValueError,
+     "takes heatmaps of shape")(
+    lambda tmp, m: _conditional().transfer(images(), heatmaps(), heatmaps()[..., :16]))
+case("ConditionalDGPose.reconstruct", "2 images but 1 heatmap", ValueError,
+     "2 images but 1 heatmaps")(
+    lambda tmp, m: _conditional().reconstruct(images(2), heatmaps(1)))
+
 # --- dgpose train --------------------------------------------------------------------------------
 from dgpose_tf import fit as F  # noqa: E402
 
