@@ -85,10 +85,15 @@ def test_nan_stops_naming_step_term_and_checkpoint_then_rollback(tmp_path):
     ckpts = tmp_path / "nan" / "checkpoints"
     assert sorted(p.name for p in ckpts.glob("*.index")) == ["ckpt-2.index"]
     assert not (tmp_path / "nan" / "last.weights.h5").exists()   # no NaN weights written
-    # the last good checkpoint is intact: resuming from it trains on to finite weights
-    resumed = run(cfg, "--dump", tmp_path / "resumed.npz")
-    assert resumed.returncode == 0 and "at step 2 of 4" in resumed.stdout
-    assert all(np.isfinite(v).all() for v in np.load(tmp_path / "resumed.npz").values())
+    # the last good checkpoint is intact: every value readable and finite, at step 2 (that a
+    # checkpoint resumes exactly is the test above)
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(ckpts / "ckpt-2"))
+    names = [n for n in reader.get_variable_to_shape_map() if n != "_CHECKPOINTABLE_OBJECT_GRAPH"]
+    assert len(names) > 100 and int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE")) == 2
+    assert all(np.isfinite(reader.get_tensor(n)).all() for n in names
+               if np.asarray(reader.get_tensor(n)).dtype.kind == "f")
     # rollback: restored with half the learning rate, the run finishes
     rb = run(tiny(tmp_path, "rb"), "--nan-at-step", 3, "--dump", tmp_path / "rb.npz", "--",
              "--on-nan", "rollback")

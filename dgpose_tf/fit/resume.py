@@ -12,7 +12,8 @@ writing still resumes from the previous checkpoint.
 The random stream does not survive a restart by itself (a stateful random op restarts its
 stream when the step function is traced again), so at every checkpoint the keeper reseeds
 Python, NumPy and TensorFlow from ``(seed, step)`` and retraces the step function — in an
-uninterrupted run exactly as in a resumed one. Together with the data position (the synthetic
+uninterrupted run exactly as in a resumed one. Models whose training noise is stateless,
+keyed by the optimizer's step (``stateless_noise``: the VAE-GANs), skip the retrace. Together with the data position (the synthetic
 sources render person ``i`` from the seed and ``i`` alone) a resumed run is the run that would
 have been: bit-identical on one CPU process with ``train.deterministic`` (TensorFlow's op
 determinism; the kill-and-resume test checks it).
@@ -141,7 +142,7 @@ class RunKeeper:
 
             def reseed(self):
                 keras.utils.set_random_seed(seed_at(seed, self.step))
-                if self.model is not None:
+                if self.model is not None and not getattr(self.model, "stateless_noise", False):
                     self.model.make_train_function(force=True)
 
             # --- Keras hooks -----------------------------------------------------------------

@@ -83,7 +83,7 @@ class ConditionalDGPose(VAEGAN):
         x = batch["image"]
         h = ops.cast(batch["heatmaps"], x.dtype)
         q_z = self.posterior(x, h, training=training)
-        x_hat = self.decoder([q_z.sample(), h], training=training)
+        x_hat = self.decoder([q_z.sample(seed=self.noise_seed(0)), h], training=training)
         kl_z = tfd().kl_divergence(q_z, self.prior(Z_DIM, x.dtype))
         l1 = ops.sum(ops.abs(x - x_hat), [1, 2, 3])
         g_gan = non_saturating_gan(self.discriminator(x_hat, training=training)[:, 0])

@@ -370,8 +370,9 @@ class SemiDGPose(VAEGAN):
         valid = tf.cast(batch.get("pose_mask", tf.ones_like(label)), x.dtype)
         has = tf.cast(batch["has_label"], x.dtype)
         q_y, q_z = self.posterior(x, training=training)
-        y = tf.where(has[:, None] > 0, label, q_y.sample())   # labelled: the label, no gradient
-        z = q_z.sample()
+        y = tf.where(has[:, None] > 0, label,                 # labelled: the label, no gradient
+                     q_y.sample(seed=self.noise_seed(0)))
+        z = q_z.sample(seed=self.noise_seed(1))
         x_hat = self.decoder([z, self.mapper(y, training=False)], training=training)
         kl_z = _tfd().kl_divergence(q_z, self.prior(Z_DIM, x.dtype))
         kl_y = (1.0 - has) * _tfd().kl_divergence(q_y, self.prior(Y_DIM, x.dtype))

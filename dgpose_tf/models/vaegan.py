@@ -87,6 +87,22 @@ class VAEGAN(keras.Model):
         """What the generator update trains: encoder + decoder."""
         return self.encoder.trainable_variables + self.decoder.trainable_variables
 
+    # the posterior samples of a training step are drawn with stateless seeds from the step
+    # count: the random stream is part of the checkpointed state, so a resumed run needs no
+    # reseeding and retracing (dgpose_tf.fit.resume)
+    stateless_noise = True
+    noise_base = 0
+
+    def noise_seed(self, salt):
+        """A stateless seed ``[base + salt, step]`` for the samples of one training step (the
+        optimizer's iteration count; 0 before compile)."""
+        import tensorflow as tf
+
+        opt = getattr(self, "optimizer", None)
+        step = tf.constant(0, tf.int64) if opt is None else tf.cast(opt.iterations, tf.int64)
+        return tf.cast(tf.stack([tf.constant(self.noise_base + 7919 * salt, tf.int64),
+                                 step]), tf.int32)
+
     def kl_weight(self):
         """The KL terms' weight: β (1 in the papers), reached by the ``kl_warmup`` ramp over
         generator steps when there is one."""
