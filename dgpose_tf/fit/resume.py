@@ -98,14 +98,16 @@ class RunKeeper:
                 self.step, self.rollbacks = 0, 0
                 self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False)
                 self.images_var = tf.Variable(0, dtype=tf.int64, trainable=False)
-                self._model_ref = model
-                for opt_name, opt in optimizers_of(model).items():
-                    if not opt.built:               # e.g. VUNet builds its Adam on first use
-                        opt.build(model.trainable_variables)
+                opts = optimizers_of(model)
+                if opts.get("optimizer") is not None and not any(o.built for o in opts.values()):
+                    with model.distribute_strategy.scope():    # VUNet builds its Adam lazily
+                        opts["optimizer"].build(model.trainable_variables)
+                # optimizers still unbuilt hold no state (the AE-GAN's Keras default one, which
+                # its own G/E/D Adams replace)
+                opts = self.optimizers = {k: o for k, o in opts.items() if o.built}
                 parts = {"model": [v.value for v in model.variables],
                          "step": self.step_var, "images": self.images_var,
-                         **{f"opt_{k}": [v.value for v in o.variables]
-                            for k, o in optimizers_of(model).items()},
+                         **{f"opt_{k}": [v.value for v in o.variables] for k, o in opts.items()},
                          **{f"var_{k}": v for k, v in _raw_variables(model).items()}}
                 self.checkpoint = tf.train.Checkpoint(**parts)
                 self.checkpoint.save_counter        # created now, so a restore can fill it
@@ -172,7 +174,7 @@ class RunKeeper:
                     self.checkpoint.read(latest).assert_consumed()
                     self.step = int(self.step_var.numpy())
                     scale = nan_lr_factor ** self.rollbacks    # the checkpoint has the old rate
-                    for opt in optimizers_of(self.model).values():
+                    for opt in self.optimizers.values():
                         opt.learning_rate.assign(opt.learning_rate * scale)
                     for metric in self.model.metrics:
                         metric.reset_state()

@@ -82,8 +82,9 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
         return ds.map(prepared).prefetch(2)
 
     done = _steps_done(run.folder)
-    if not done:                              # the reference's data-dependent initialisation
-        model.data_init(next(iter(batches(0, run.worker, run.workers))))
+    if not done:      # the reference's data-dependent initialisation, on the whole first
+        # global batch (every worker alike, as one process would)
+        model.data_init(next(iter(vunet_training_data(data, batch, size).map(prepared))))
     print(f"vunet ({model.stickman} stickman, {size}²): {total} steps of batch {batch}, "
           f"perceptual loss {perceptual.kind}, "
           f"{sum(int(tf.size(v)) for v in model.trainable_variables):,} parameters")
