@@ -202,10 +202,10 @@ class HeldOutSequenceCurves:
     FIGURES = ("upsample16_mpjpe", "gap_mpjpe", "ae_mpjpe")
 
     def __new__(cls, out_dir, every, pool, batch_size=256, step0=0, n=1024, sequences0=0):
-        import keras
         import tensorflow as tf
 
         from .data.motion import window_pool
+        from .fit import every_n_steps
 
         out = Path(out_dir)
         path = out / "curves.csv"
@@ -213,35 +213,25 @@ class HeldOutSequenceCurves:
         val = val[np.random.default_rng(0).permutation(len(val))[:n]]
         ridge = ridge_baseline(pool)
 
-        class _Curves(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.writer = tf.summary.create_file_writer(str(out / "tensorboard" / "heldout"))
-                self.step = int(step0)
+        writer = tf.summary.create_file_writer(str(out / "tensorboard" / "heldout"))
 
-            def on_train_batch_end(self, batch, logs=None):
-                self.step += 1
-                if self.step % every == 0:
-                    self.measure()
+        def measure(model, step):
+            figures, trivial = held_out_figures(model, val, ridge)
+            row = {"step": step, "sequences": sequences0 + step * batch_size, **figures,
+                   **{f"trivial_{k}": v for k, (_, v) in trivial.items()}}
+            _append_row(path, row)
+            with writer.as_default():
+                for k, v in figures.items():
+                    tf.summary.scalar(f"heldout/{k}", v, step=step)
+            writer.flush()
+            _draw(path, out / "curves.png", trivial, HeldOutSequenceCurves.FIGURES,
+                  "held-out MPJPE (normalised units)")
+            shown = ", ".join(f"{k} {v:.4f}" + (f" ({trivial[k][0]} {trivial[k][1]:.4f})"
+                                                 if k in trivial else "")
+                              for k, v in figures.items())
+            print(f"\nheld-out @ step {step}: {shown}")
 
-            def measure(self):
-                figures, trivial = held_out_figures(self.model, val, ridge)
-                row = {"step": self.step, "sequences": sequences0 + self.step * batch_size,
-                       **figures,
-                       **{f"trivial_{k}": v for k, (_, v) in trivial.items()}}
-                _append_row(path, row)
-                with self.writer.as_default():
-                    for k, v in figures.items():
-                        tf.summary.scalar(f"heldout/{k}", v, step=self.step)
-                self.writer.flush()
-                _draw(path, out / "curves.png", trivial, HeldOutSequenceCurves.FIGURES,
-                      "held-out MPJPE (normalised units)")
-                shown = ", ".join(f"{k} {v:.4f}" + (f" ({trivial[k][0]} {trivial[k][1]:.4f})"
-                                                     if k in trivial else "")
-                                  for k, v in figures.items())
-                print(f"\nheld-out @ step {self.step}: {shown}")
-
-        return _Curves()
+        return every_n_steps(every, step0, measure)
 
 
 class LossCurves:

@@ -271,9 +271,7 @@ class VunetCurves:
     def __new__(cls, out_dir, every, n=64, batch_size=8, size=64, rule="occlusion", step0=0):
         from pathlib import Path
 
-        import keras
-
-        from .fit import append_row, draw_curves
+        from .fit import append_row, draw_curves, every_n_steps
 
         data = test_pairs(n, VALIDATION_SEED, size, rule)
         copy = _figures(data["a_image"], data["t_image"], data["t_mask"], "transfer_")
@@ -281,25 +279,17 @@ class VunetCurves:
         out = Path(out_dir)
         path = out / "curves.csv"
 
-        class _Curves(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.step = int(step0)
+        def measure(model, step):
+            res = evaluate_vunet(model, data, quick=True)
+            append_row(path, {"step": step, "images": step * batch_size, **res})
+            draw_curves(path, out / "curves.png", {"copy appearance image": copy,
+                                                   "flat mean colour": flatf},
+                        VunetCurves.FIGURES)
+            print(f"\nheld-out @ step {step}: " + ", ".join(
+                f"{k} {v:.3f}" for k, v in res.items()) +
+                f" (copy source: transfer_masked_ssim {copy['transfer_masked_ssim']:.3f})")
 
-            def on_train_batch_end(self, batch, logs=None):
-                self.step += 1
-                if self.step % every == 0:
-                    res = evaluate_vunet(self.model, data, quick=True)
-                    append_row(path, {"step": self.step, "images": self.step * batch_size,
-                                      **res})
-                    draw_curves(path, out / "curves.png", {"copy appearance image": copy,
-                                                               "flat mean colour": flatf},
-                                VunetCurves.FIGURES)
-                    print(f"\nheld-out @ step {self.step}: " + ", ".join(
-                        f"{k} {v:.3f}" for k, v in res.items()) +
-                        f" (copy source: transfer_masked_ssim {copy['transfer_masked_ssim']:.3f})")
-
-        return _Curves()
+        return every_n_steps(every, step0, measure)
 
 
 _FLIP_WITH = {"left_lower_arm": "left_hand", "right_lower_arm": "right_hand",

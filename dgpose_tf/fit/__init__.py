@@ -45,7 +45,7 @@ import numpy as np
 __all__ = ["load_config", "make_strategy", "standard_callbacks", "ImageSummary", "HeldOutCurves",
            "run_config", "start_run", "training_dataset", "fit_and_save", "load_run",
            "gan_settings", "native_bfloat16", "fit_steps", "Run", "FAMILIES",
-           "add_train_arguments", "train_options", "worker_role"]
+           "add_train_arguments", "train_options", "worker_role", "every_n_steps"]
 
 # the families with fit logic in this package: dgpose_tf.fit.<family>.main
 FAMILIES = ("semi_dgpose", "conditional_dgpose", "pose_sequence_aegan", "vunet", "mirrornet")
@@ -166,7 +166,7 @@ def make_strategy(name="default", workers=None, worker_index=None):
         if workers:
             workers = [w.strip() for w in (workers.split(",") if isinstance(workers, str)
                                            else workers) if w.strip()]
-            bad = [w for w in workers if w.rpartition(":")[2].isdigit() is False]
+            bad = [w for w in workers if not w.rpartition(":")[2].isdigit()]
             if bad:
                 raise ValueError(f"--workers wants HOST:PORT entries, got {', '.join(bad)}")
             if worker_index is None or not 0 <= int(worker_index) < len(workers):
@@ -237,6 +237,24 @@ class ImageSummary:
         return _Summary()
 
 
+def every_n_steps(every, step0, measure):
+    """A Keras callback that counts training steps from ``step0`` and calls
+    ``measure(model, step)`` every ``every`` of them: the held-out curves of every family."""
+    import keras
+
+    class _EveryNSteps(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.step = int(step0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.step += 1
+            if self.step % every == 0:
+                measure(self.model, self.step)
+
+    return _EveryNSteps()
+
+
 class HeldOutCurves:
     """Factory of a Keras callback that evaluates the model every ``every`` training steps on
     ``n`` held-out people (:data:`dgpose_tf.evaluate.VALIDATION_SEED`) with
@@ -249,7 +267,6 @@ class HeldOutCurves:
                "transfer_masked_ssim")
 
     def __new__(cls, out_dir, every, n=128, batch_size=1, step0=0):
-        import keras
         import tensorflow as tf
 
         from .. import evaluate as ev
@@ -258,38 +275,28 @@ class HeldOutCurves:
         out = Path(out_dir)
         path = out / "curves.csv"
 
-        class _Curves(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.writer = tf.summary.create_file_writer(str(out / "tensorboard" / "heldout"))
-                self.answers = None
-                self.step = int(step0)
+        writer = tf.summary.create_file_writer(str(out / "tensorboard" / "heldout"))
+        answers = []                    # the trivial answers, computed at the first measure
 
-            def on_train_batch_end(self, batch, logs=None):
-                self.step += 1
-                if self.step % every == 0:
-                    self.measure()
+        def measure(model, step):
+            pose_model = model if hasattr(model, "estimate_pose") else None
+            if not answers:
+                answers.append(ev.trivial_answers(data, pose_model))
+            res = ev.evaluate(model, data=data, seed=ev.VALIDATION_SEED,
+                              pose_model=pose_model, answers=answers[0])
+            row = {"step": step, "images": step * batch_size,
+                   **{k: v for k, v in res.items() if isinstance(v, float)}}
+            append_row(path, row)
+            with writer.as_default():
+                for k, v in row.items():
+                    if k not in ("step", "images"):
+                        tf.summary.scalar(f"heldout/{k}", v, step=step)
+            writer.flush()
+            draw_curves(path, out / "curves.png", res["trivial"])
+            shown = ", ".join(f"{k} {row[k]:.3f}" for k in HeldOutCurves.FIGURES if k in row)
+            print(f"\nheld-out @ step {step}: {shown}")
 
-            def measure(self):
-                model = self.model
-                pose_model = model if hasattr(model, "estimate_pose") else None
-                if self.answers is None:
-                    self.answers = ev.trivial_answers(data, pose_model)
-                res = ev.evaluate(model, data=data, seed=ev.VALIDATION_SEED,
-                                  pose_model=pose_model, answers=self.answers)
-                row = {"step": self.step, "images": self.step * batch_size,
-                       **{k: v for k, v in res.items() if isinstance(v, float)}}
-                append_row(path, row)
-                with self.writer.as_default():
-                    for k, v in row.items():
-                        if k not in ("step", "images"):
-                            tf.summary.scalar(f"heldout/{k}", v, step=self.step)
-                self.writer.flush()
-                draw_curves(path, out / "curves.png", res["trivial"])
-                shown = ", ".join(f"{k} {row[k]:.3f}" for k in HeldOutCurves.FIGURES if k in row)
-                print(f"\nheld-out @ step {self.step}: {shown}")
-
-        return _Curves()
+        return every_n_steps(every, step0, measure)
 
 
 def append_row(path, row):
