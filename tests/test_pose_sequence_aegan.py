@@ -142,15 +142,40 @@ def test_candidate_selection():
     np.testing.assert_allclose(out[2], 0.1)
     # frame 3: only window 1 covers it, though unseen there
     np.testing.assert_allclose(out[3], 0.1)
-    # an unseen frame goes to a window with context, not to one lying wholly inside a gap
+    # a frame no window observed (a gap): "context" takes the window with the most observed
+    # frames; "average" weights every covering window by 1 / (1 + frames to its nearest
+    # observed frame), a window wholly inside the gap by 1e-6
+    idx = np.array([[0, 1, 2], [1, 2, 3], [2, 3, 4]])
+    mask = np.ones((3, 3, 2), "float32")
+    mask[:, :] *= np.array([[1, 1, 0], [1, 0, 0], [0, 0, 1]], "float32")[..., None]
+    mask[1, 1:] = 0
+    mask[2, :2] = 0                                  # frame 2 unseen by all (gap), frame 3 too
+    y = np.stack([np.full((3, 2, 2), v) for v in (0.3, 0.6, 9.0)]).astype("float32")
+    x = np.zeros((3, 3, 2, 2), "float32")
+    args = [tf.constant(a) for a in (y, x, mask, idx)] + [5]
+    ctx = np.asarray(I.select_candidates(*args, unseen="context"))
+    avg = np.asarray(I.select_candidates(*args))
+    np.testing.assert_allclose(ctx[2], 0.3)          # window 0: 2 observed frames
+    # frame 2: window 0 at position 2 (nearest observed 1 frame away → ½), window 1 at position
+    # 1 (1 away → ½), window 2 at position 0 (2 away → ⅓)
+    np.testing.assert_allclose(avg[2], (0.3 / 2 + 0.6 / 2 + 9.0 / 3) / (1 / 2 + 1 / 2 + 1 / 3),
+                               rtol=1e-5)
+    # frame 3: window 1 at position 2 (2 away → ⅓), window 2 at position 1 (1 away → ½)
+    np.testing.assert_allclose(avg[3], (0.6 / 3 + 9.0 / 2) / (1 / 3 + 1 / 2), rtol=1e-5)
+    np.testing.assert_allclose(avg[[0, 1, 4]], ctx[[0, 1, 4]])   # observed frames: §6 unchanged
+    with pytest.raises(ValueError, match="unseen"):
+        I.select_candidates(*args, unseen="nearest")
+    # a window lying wholly inside a gap counts only where nothing else covers the frame
     idx = np.array([[0, 1, 2], [1, 2, 3]])
     mask = np.ones((2, 3, 2), "float32")
     mask[0, 1:] = 0                                  # window 0 sees only its first frame
     mask[1] = 0                                      # window 1 sees nothing
     y = np.stack([np.full((3, 2, 2), 0.3), np.full((3, 2, 2), 9.0)]).astype("float32")
-    out = np.asarray(I.select_candidates(tf.constant(y), tf.constant(x[:, :3] * 0),
-                                         tf.constant(mask), tf.constant(idx), 4))
-    np.testing.assert_allclose(out[1:3], 0.3)        # window 1 would be more central for frame 2
+    for rule in I.UNSEEN_RULES:
+        out = np.asarray(I.select_candidates(tf.constant(y), tf.constant(x[:2] * 0),
+                                             tf.constant(mask), tf.constant(idx), 4, rule))
+        np.testing.assert_allclose(out[1:3], 0.3, rtol=1e-4)   # not window 1's 9.0
+        np.testing.assert_allclose(out[3], 9.0)                # only window 1 covers frame 3
 
 
 def test_procrustes_inside_the_loop_ignores_masked_joints(model):
