@@ -7,6 +7,9 @@
 temporary sibling and renamed into place, so a failed export leaves nothing half-written.
 
 Layout, as TF Serving expects: ``<base>/<name>/<version>/saved_model.pb`` + ``variables/``.
+The variables are written in shards of at most :data:`MAX_SHARD_BYTES` (TensorFlow's own
+``MaxShardSizePolicy``; a sharded checkpoint is the standard format every TensorFlow reader and
+TF Serving load), so no file of an entry is too large for the repository.
 :func:`models_config` writes the ``model_config_list`` text proto for a folder of such models.
 """
 
@@ -16,18 +19,22 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["export", "models_config", "rest_predict"]
+__all__ = ["export", "models_config", "rest_predict", "MAX_SHARD_BYTES"]
+
+#: Largest variables file an export writes (16 MiB; the repository keeps files under 20 MB).
+MAX_SHARD_BYTES = 16 * 2 ** 20
 
 
-def export(model, path, track=True):
+def export(model, path, track=True, max_shard_bytes=MAX_SHARD_BYTES):
     """Export ``model`` as a SavedModel at ``path`` (a version folder, e.g.
     ``saved_models/<name>/1``). Returns the path.
 
     ``track=False`` leaves out ``ExportArchive.track(model)``: the endpoints still capture every
     variable they use, but the checkpoint then holds each variable once — tracking the model adds
     the Keras variables as a second list (``variables`` beside the endpoints' ``_all_variables``),
-    written twice."""
+    written twice. ``max_shard_bytes``: the largest variables file (None: one file)."""
     import keras
+    import tensorflow as tf
 
     path = Path(path)
     if path.exists():
@@ -48,7 +55,12 @@ def export(model, path, track=True):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
     try:
-        archive.write_out(str(tmp), verbose=False)
+        options = None
+        if max_shard_bytes:
+            options = tf.saved_model.SaveOptions(
+                experimental_sharding_callback=tf.train.experimental.MaxShardSizePolicy(
+                    int(max_shard_bytes)))
+        archive.write_out(str(tmp), options=options, verbose=False)
         tmp.rename(path)
     finally:
         if tmp.exists():

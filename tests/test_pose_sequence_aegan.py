@@ -229,6 +229,38 @@ def test_inpaint_short_sequence_fill_and_refine(model):
     assert 50 < np.median(refined["joints"]) < 350
 
 
+def test_gap_frames_two_rate_is_the_mean_of_both_passes(model):
+    """A frame inside a gap gets the mean of the full-rate "average" answer and the half-rate
+    pass (every second frame, half the shift, interpolated back); frames with observations keep
+    the full-rate answer, and a sequence without gaps never runs the second pass."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(6)
+    t = 40
+    base = rng.uniform(-0.5, 0.5, (1, 28, 2))
+    joints = (base + 0.01 * np.arange(t)[:, None, None]).astype("float32")
+    observed = np.ones((t, 28), "float32")
+    observed[12:26] = 0                                              # a 14-frame gap
+    run = lambda j, o, shift, unseen: {k: np.asarray(v) for k, v in I.inpaint_graph(
+        model, tf.constant(j), tf.constant(o), shift, 1, False, unseen=unseen).items()}
+    full = run(joints, observed, 8, "average")["joints"]
+    both = run(joints, observed, 8, "two_rate")["joints"]
+    half = run(joints[::2], observed[::2], 4, "average")["joints"]
+    half = np.where(observed[::2, :, None] > 0, joints[::2], half)      # the half pass is filled
+    pos = np.arange(t) / 2
+    up = np.stack([np.stack([np.interp(pos, np.arange(len(half)), half[:, j, c])
+                             for c in range(2)], -1) for j in range(28)], 1)
+    gap = observed.max(1) == 0
+    np.testing.assert_allclose(both[~gap], full[~gap], atol=1e-5)
+    np.testing.assert_allclose(both[gap], 0.5 * (full[gap] + up[gap]), atol=1e-4)
+    assert not np.allclose(both[gap], full[gap], atol=1e-3)
+    no_gap = np.ones((t, 28), "float32")
+    np.testing.assert_allclose(run(joints, no_gap, 8, "two_rate")["joints"],
+                               run(joints, no_gap, 8, "average")["joints"], atol=1e-6)
+    with pytest.raises(ValueError, match="unseen"):
+        run(joints, observed, 8, "nearest")
+
+
 @pytest.mark.parametrize("joints, kwargs, match", [
     (np.zeros((30, 17, 2)), {"skeleton": "alphapose12"}, r"\(frames, 12, 2\)"),
     (np.full((30, 12, 2), np.nan), {}, "every joint of every frame is missing"),
