@@ -298,12 +298,13 @@ def select_candidates(y, x, mask, idx, length, unseen="average"):
     A frame with no observed joint (inside a gap) has nothing to compare with, and the thesis
     does not say what it gets. ``unseen``:
 
-    * ``"average"`` (default): the mean of every window's candidate for it, each weighted by
+    * ``"average"`` (default here; :func:`inpaint_graph` adds a half-rate pass to it): the mean
+      of every window's candidate for it, each weighted by
       1 / (1 + the distance in frames to the nearest frame that window observed) — a window that
       saw the frames just before or after the gap is trusted most, one lying wholly inside the
       gap (weight 1e-6) only if nothing else covers the frame. Measured on validation motion
       (seed 555555, 4 sequences × 2 cameras, shift 8, the card's descent): gap error 0.196 /
-      0.318 / 0.720 head sizes for 0.25 / 0.5 / 1 s gaps, against 0.295 / 0.454 / 0.775 for
+      0.318 / 0.702 head sizes for 0.25 / 0.5 / 1 s gaps, against 0.295 / 0.454 / 0.775 for
       ``"context"`` and 0.268 / 0.360 / 0.660 for PCHIP + Savitzky–Golay + ridge; the best single
       window per frame, picked with the truth, scored 0.186 / 0.281 / 0.638;
     * ``"context"``: the one window with the most observed frames, then the one in which the frame
@@ -353,7 +354,7 @@ def inpaint(model, joints, visible=None, skeleton="alphapose12", shift=1, steps=
     """Inpaint a whole sequence with a :class:`~dgpose_tf.models.pose_sequence_aegan.
     PoseSequenceAEGAN` (module docstring): ``joints`` (T, J, 2|3) in ``skeleton`` and the
     caller's frame → ``{"joints": (T, 28, 2) MPI-INF-3DHP joints, "observed": (T, 28) bool}``.
-    ``options``: ``unseen`` (:func:`select_candidates`) and those of :func:`optimise_windows`."""
+    ``options``: ``unseen`` (:func:`inpaint_graph`) and those of :func:`optimise_windows`."""
     import tensorflow as tf
 
     if mode not in ("refine", "fill"):
