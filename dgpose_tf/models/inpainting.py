@@ -258,8 +258,8 @@ def inpaint_graph(model, joints, observed, shift, steps, fill, chunk=CHUNK, unse
     Savitzky–Golay + ridge 0.268 / 0.360 / 0.660. ``options`` go to :func:`optimise_windows`."""
     import tensorflow as tf
 
-    if unseen not in UNSEEN_RULES + ("two_rate",):
-        raise ValueError(f"unseen must be one of {UNSEEN_RULES + ('two_rate',)}, got {unseen!r}")
+    if unseen not in GAP_RULES:
+        raise ValueError(f"unseen must be one of {GAP_RULES}, got {unseen!r}")
     joints = tf.convert_to_tensor(joints, tf.float32)
     observed = tf.cast(tf.convert_to_tensor(observed), tf.float32)
     rule = "average" if unseen == "two_rate" else unseen
@@ -286,7 +286,8 @@ def inpaint_graph(model, joints, observed, shift, steps, fill, chunk=CHUNK, unse
     return {"joints": result[:t_len], "observed": observed, "candidates": count[:t_len]}
 
 
-UNSEEN_RULES = ("average", "context")
+UNSEEN_RULES = ("average", "context")          # select_candidates
+GAP_RULES = UNSEEN_RULES + ("two_rate",)       # inpaint_graph
 
 
 def select_candidates(y, x, mask, idx, length, unseen="average"):
