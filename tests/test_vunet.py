@@ -291,6 +291,11 @@ def test_schedules_as_the_reference():
     noise = lambda s: float(m.posterior_noise(s))
     assert noise(0) == 0.0 and noise(500) == 0.0 and noise(625) == pytest.approx(0.5)
     assert noise(750) == 1.0 and noise(1000) == 1.0
+    m.compile(steps=1000, lr_decay_begin=100, kl_max=0.01)        # a capped ramp
+    assert w(500) == pytest.approx(1e-6) and w(625) == pytest.approx(0.005, abs=1e-5)
+    assert w(750) == pytest.approx(0.01) and w(1000) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="kl_max"):
+        m.compile(steps=1000, kl_max=0.0)
 
 
 def test_perceptual_terms_on_the_reference_scale():
@@ -303,6 +308,9 @@ def test_perceptual_terms_on_the_reference_scale():
     assert terms[0] == pytest.approx(float(tf.reduce_mean(tf.abs(x - y))), rel=1e-5)
     want = 5.0 * sum(c * t for c, t in zip(loss.tap_scales, terms))
     assert float(loss(x, y)) == pytest.approx(want, rel=1e-4)
+    heavy = build_perceptual("random_vgg16", tap_weights=[10, 1, 1, 1, 1, 1])
+    heavy.features = loss.features                     # the same random network
+    assert float(heavy(x, y)) == pytest.approx(want + 5.0 * 9 * 127.5 * terms[0], rel=1e-4)
 
 
 def test_every_perceptual_tap_sends_gradient_into_the_generator():

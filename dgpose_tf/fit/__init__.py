@@ -79,7 +79,7 @@ _POSITIVE = ("steps_per_epoch", "batch_size", "eval_every", "eval_n", "checkpoin
 _COUNTS = ("kl_warmup", "lr_decay_begin", "init_sequences", "threads")
 _RATES = ("learning_rate", "d_learning_rate")
 _NUMBERS = ("beta_1", "beta_2", "weight_decay", "alpha", "gamma", "gp_weight", "kl_beta",
-            "label_smoothing")
+            "label_smoothing", "kl_max")
 _FLAGS = ("alpha_per_pixel", "posterior_noise_ramp", "deterministic")
 _TRAIN = {"steps", "precision", "strategy", "init_weights", "kl_ramp", "loss_weights",
           "corruption", *_POSITIVE, *_COUNTS, *_RATES, *_NUMBERS, *_FLAGS}

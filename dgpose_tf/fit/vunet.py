@@ -1,7 +1,8 @@
 """Fit a VUNet (2.5D pose-guided conditional variational U-Net) from a config: perceptual loss
 + ramped KL, the reference's Adam and schedules (:mod:`dgpose_tf.models.vunet`).
 
-    dgpose train training/configs/vunet25d_synthetic.json
+    dgpose train training/configs/vunet25d_synthetic_stage1.json   # the shipped entry's stage 1,
+    dgpose train training/configs/vunet25d_synthetic.json          # then stage 2 from its weights
     python training/fit_vunet.py training/configs/<entry>.json
 
 Config keys: ``model`` (VUNet arguments: ``image_size``, ``stickman`` "three_layer" | "2d" |
@@ -11,10 +12,12 @@ Config keys: ``model`` (VUNet arguments: ``image_size``, ``stickman`` "three_lay
 "scene") or "h36m" / "deepfashion" (``dir`` — ``dgpose train --data-dir`` —, ``annotations``,
 ``label_file`` with hand labels, ``rule``, ``margin`` in the 3-D units, ``frame``; see
 :func:`vunet_training_data`); ``loss``: ``kind`` "vgg16" | "vgg19" | "l1_ssim", ``weights`` (the VGG file; also
-``$DGPOSE_VGG_WEIGHTS``), ``fallback`` ("l1_ssim" or null to require the file), ``scale`` (5);
+``$DGPOSE_VGG_WEIGHTS``), ``fallback`` ("l1_ssim" or null to require the file), ``scale`` (5), ``tap_weights`` (one per
+term: the pixel L1, then each VGG tap; the reference's are all 1);
 ``train``: ``steps`` (the reference's ``lr_decay_end``), ``lr_decay_begin``, ``steps_per_epoch``,
-``batch_size``, ``learning_rate``, ``beta_1``, ``beta_2``, ``kl_ramp``,
-``posterior_noise_ramp`` (see :meth:`VUNet.compile`), ``threads`` (TensorFlow
+``batch_size``, ``learning_rate``, ``beta_1``, ``beta_2``, ``kl_ramp``, ``kl_max`` (the KL
+weight the ramp ends at; the reference's 1), ``init_weights`` (a ``.weights.h5`` to start from
+instead of the data-dependent initialisation — a warm start), ``posterior_noise_ramp`` (see :meth:`VUNet.compile`), ``threads`` (TensorFlow
 intra-op threads; 0 = all cores), ``eval_every``, ``eval_n``; ``seed``; ``output``.
 
 Writes ``<output>/vunet.weights.h5``, ``config.json`` (with ``loss.used``: the perceptual loss
@@ -34,6 +37,10 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
     import tensorflow as tf
 
     train, data, model_cfg = config["train"], config["data"], config["model"]
+    if train.get("init_weights") and not Path(train["init_weights"]).is_file():
+        raise FileNotFoundError(f"train.init_weights {train['init_weights']} not found: a later "
+                                "stage starts from an earlier run's weights (train that config "
+                                "first)")
     threads = int(train.get("threads", 0))
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -58,11 +65,13 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
         model.build()
         perceptual = build_perceptual(loss_cfg.get("kind", "vgg16"), weights,
                                       loss_cfg.get("fallback", "l1_ssim"),
-                                      float(loss_cfg.get("scale", 5.0)))
+                                      float(loss_cfg.get("scale", 5.0)),
+                                      tap_weights=loss_cfg.get("tap_weights"))
         model.compile(perceptual, learning_rate=float(train.get("learning_rate", 1e-3)),
                       beta_1=float(train.get("beta_1", 0.5)), beta_2=float(train.get("beta_2", 0.9)),
                       steps=total, lr_decay_begin=int(train.get("lr_decay_begin", total // 100)),
                       kl_ramp=tuple(train.get("kl_ramp", (0.5, 0.75))),
+                      kl_max=float(train.get("kl_max", 1.0)),
                       posterior_noise_ramp=bool(train.get("posterior_noise_ramp", False)))
     saved = {k: v for k, v in config.items() if not k.startswith("_")}
     saved["loss"] = {**loss_cfg, "used": perceptual.kind}
@@ -82,7 +91,10 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
         return ds.map(prepared).prefetch(2)
 
     done = _steps_done(run.folder)
-    if not done:      # the reference's data-dependent initialisation, on the whole first
+    if not done and train.get("init_weights"):     # a warm start (the card says so)
+        model.load_weights(str(train["init_weights"]))
+        print(f"warm start from {train['init_weights']}")
+    elif not done:      # the reference's data-dependent initialisation, on the whole first
         # global batch (every worker alike, as one process would)
         model.data_init(next(iter(vunet_training_data(data, batch, size).map(prepared))))
     print(f"vunet ({model.stickman} stickman, {size}²): {total} steps of batch {batch}, "

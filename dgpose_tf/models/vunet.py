@@ -396,12 +396,12 @@ class VUNet(keras.Model):
 
     # ---- training -------------------------------------------------------------------------------
     def compile(self, perceptual=None, learning_rate=1e-3, beta_1=0.5, beta_2=0.9, steps=100_000,
-                lr_decay_begin=1000, kl_ramp=(0.5, 0.75), kl_start=1e-6,
+                lr_decay_begin=1000, kl_ramp=(0.5, 0.75), kl_start=1e-6, kl_max=1.0,
                 posterior_noise_ramp=False, **kwargs):
         """``perceptual``: a :class:`.perceptual.PerceptualLoss` (default: L1 + SSIM).
         ``steps``: the last step (``lr_decay_end``); the learning rate is constant until
-        ``lr_decay_begin`` then linear to 0; the KL weight goes linearly from ``kl_start`` to 1
-        between ``kl_ramp[0]·steps`` and ``kl_ramp[1]·steps``.
+        ``lr_decay_begin`` then linear to 0; the KL weight goes linearly from ``kl_start`` to
+        ``kl_max`` (the reference: 1) between ``kl_ramp[0]·steps`` and ``kl_ramp[1]·steps``.
 
         ``posterior_noise_ramp`` (not the reference's; for short runs): the posterior samples'
         noise is ramped in with the KL weight instead of being at 1 from the start. Measured at
@@ -414,6 +414,9 @@ class VUNet(keras.Model):
         self.perceptual = perceptual or PerceptualLoss(None)
         self.total_steps, self.lr_decay_begin = int(steps), int(lr_decay_begin)
         self.kl_ramp, self.kl_start = tuple(kl_ramp), float(kl_start)
+        self.kl_max = float(kl_max)
+        if not 0.0 < self.kl_start <= self.kl_max:
+            raise ValueError(f"need 0 < kl_start <= kl_max, got {kl_start} and {kl_max}")
         self.noise_ramp = bool(posterior_noise_ramp)
         self.base_lr = float(learning_rate)
         super().compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1,
@@ -430,8 +433,9 @@ class VUNet(keras.Model):
         b = float(self.lr_decay_begin)
         lr = self.base_lr * tf.clip_by_value((T - step) / max(T - b, 1.0), 0.0, 1.0)
         k0, k1 = self.kl_ramp[0] * T, self.kl_ramp[1] * T
-        w = self.kl_start + (1.0 - self.kl_start) * (step - k0) / max(k1 - k0, 1.0)
-        return lr, tf.clip_by_value(w, self.kl_start, 1.0)
+        kl_max = getattr(self, "kl_max", 1.0)
+        w = self.kl_start + (kl_max - self.kl_start) * (step - k0) / max(k1 - k0, 1.0)
+        return lr, tf.clip_by_value(w, self.kl_start, kl_max)
 
     def posterior_noise(self, step):
         """Standard deviation of the posterior samples at a step: 1 (the reference), or with
