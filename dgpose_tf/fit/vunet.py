@@ -7,18 +7,19 @@
 
 Config keys: ``model`` (VUNet arguments: ``image_size``, ``stickman`` "three_layer" | "2d" |
 "2d_depth", ``box_factor``, ``bottleneck_factor``, ``n_filters``, ``max_filters``, ``dropout``,
-``trim_dead_taps``); ``data``: ``source`` "synthetic" (``seed``, ``size``, ``rule``
-"occlusion" | "depth" — the limb labelling rule, ``margin`` in metres, ``background`` "grey" |
-"scene") or "h36m" / "deepfashion" (``dir`` — ``dgpose train --data-dir`` —, ``annotations``,
-``label_file`` with hand labels, ``rule``, ``margin`` in the 3-D units, ``frame``; see
-:func:`vunet_training_data`); ``loss``: ``kind`` "vgg16" | "vgg19" | "l1_ssim", ``weights`` (the VGG file; also
-``$DGPOSE_VGG_WEIGHTS``), ``fallback`` ("l1_ssim" or null to require the file), ``scale`` (5), ``tap_weights`` (one per
-term: the pixel L1, then each VGG tap; the reference's are all 1);
+``trim_dead_taps``); ``data``: ``source`` "synthetic" (``seed``, ``size``, ``rule`` "occlusion" |
+"depth" — the limb labelling rule, ``margin`` in metres, ``background`` "grey" | "scene") or "h36m"
+/ "deepfashion" (``dir`` — ``dgpose train --data-dir`` —, ``annotations``, ``label_file`` with hand
+labels, ``rule``, ``margin`` in the 3-D units, ``frame``; see :func:`vunet_training_data`);
+``loss``: ``kind`` "vgg16" | "vgg19" | "l1_ssim", ``weights`` (the VGG file; also
+``$DGPOSE_VGG_WEIGHTS``), ``fallback`` ("l1_ssim" or null to require the file), ``scale`` (5),
+``tap_weights`` (one per term: the pixel L1, then each VGG tap; the reference's are all 1);
 ``train``: ``steps`` (the reference's ``lr_decay_end``), ``lr_decay_begin``, ``steps_per_epoch``,
-``batch_size``, ``learning_rate``, ``beta_1``, ``beta_2``, ``kl_ramp``, ``kl_max`` (the KL
-weight the ramp ends at; the reference's 1), ``init_weights`` (a ``.weights.h5`` to start from
-instead of the data-dependent initialisation — a warm start), ``posterior_noise_ramp`` (see :meth:`VUNet.compile`), ``threads`` (TensorFlow
-intra-op threads; 0 = all cores), ``eval_every``, ``eval_n``; ``seed``; ``output``.
+``batch_size``, ``learning_rate``, ``beta_1``, ``beta_2``, ``kl_ramp``, ``kl_max`` (the KL weight
+the ramp ends at; the reference's 1), ``init_weights`` (a ``.weights.h5`` to start from instead of
+the data-dependent initialisation — a warm start), ``posterior_noise_ramp`` (see
+:meth:`VUNet.compile`), ``threads`` (TensorFlow intra-op threads; 0 = all cores), ``eval_every``,
+``eval_n``; ``seed``; ``output``.
 
 Writes ``<output>/vunet.weights.h5``, ``config.json`` (with ``loss.used``: the perceptual loss
 actually used), TensorBoard logs, ``curves.csv`` / ``curves.png`` (held-out reconstruction and
