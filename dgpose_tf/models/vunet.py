@@ -433,9 +433,8 @@ class VUNet(keras.Model):
         b = float(self.lr_decay_begin)
         lr = self.base_lr * tf.clip_by_value((T - step) / max(T - b, 1.0), 0.0, 1.0)
         k0, k1 = self.kl_ramp[0] * T, self.kl_ramp[1] * T
-        kl_max = getattr(self, "kl_max", 1.0)
-        w = self.kl_start + (kl_max - self.kl_start) * (step - k0) / max(k1 - k0, 1.0)
-        return lr, tf.clip_by_value(w, self.kl_start, kl_max)
+        w = self.kl_start + (self.kl_max - self.kl_start) * (step - k0) / max(k1 - k0, 1.0)
+        return lr, tf.clip_by_value(w, self.kl_start, self.kl_max)
 
     def posterior_noise(self, step):
         """Standard deviation of the posterior samples at a step: 1 (the reference), or with
