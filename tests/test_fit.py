@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dgpose_tf import cli, fit
@@ -42,11 +43,29 @@ def test_dgpose_train_runs_the_family_from_the_package(tmp_path):
     assert model.mapper.trainable is False
 
 
-def test_conditional_dgpose_fit_script(tmp_path):
+def test_conditional_dgpose_fit_script_and_a_warm_started_stage_2(tmp_path, capsys):
     path = tiny_config(tmp_path, family="conditional_dgpose")
     model, history = fit.run_config(path)
-    assert (tmp_path / "run" / "conditional_dgpose.weights.h5").exists()
+    first = tmp_path / "run" / "conditional_dgpose.weights.h5"
+    assert first.exists()
     assert set(history.history) >= {"l1", "kl_z", "g_gan", "d_loss"}
+    # stage 2 starts from stage 1's weights, the σ head restarted at model.sigma_init
+    config = json.loads(path.read_text())
+    config["model"]["sigma_init"] = 0.05
+    config["train"] = {**{k: v for k, v in config["train"].items() if k != "eval_every"},
+                       "init_weights": str(first), "steps": 1, "steps_per_epoch": 1,
+                       "learning_rate": 1e-4}
+    config["output"] = str(tmp_path / "stage2")
+    path.write_text(json.dumps(config))
+    warm, _ = fit.run_config(path)
+    out = capsys.readouterr().out
+    assert "warm start from" in out and "restarted at sigma 0.05" in out
+    assert float(warm.optimizer.learning_rate) == pytest.approx(1e-4)
+    head = warm.encoder.sigma_z
+    assert float(np.abs(head.kernel.numpy()).max()) < 5e-4       # 0, then one Adam step of 1e-4
+    np.testing.assert_allclose(np.log1p(np.exp(head.bias.numpy())), 0.05 - 1e-4, atol=1e-3)
+    for a, b in zip(model.decoder.trainable_weights, warm.decoder.trainable_weights):
+        assert float(np.abs(a.numpy() - b.numpy()).max()) < 5e-4, a.path  # one step away
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "training" / "configs").glob("*.json")),

@@ -125,6 +125,23 @@ def test_width_multiplier_and_config_round_trip():
         assert again.width == net.width
 
 
+def test_sigma_init_starts_the_posterior_nearly_deterministic():
+    x = images(4)
+    default = S.Encoder(0.125)
+    default.build()
+    sharp = S.Encoder(0.125, sigma_init=0.05)
+    sharp.build()
+    assert float(np.mean(default(x)[1])) > 0.3        # softplus(0 ± …): σ ≈ 0.7
+    assert float(np.mean(sharp(x)[1])) < 0.15 and float(np.mean(sharp(x)[3])) < 0.15
+    assert S.Encoder.from_config(sharp.get_config()).sigma_init == 0.05
+    m = S.SemiDGPose(width=0.125, sigma_init=0.05)
+    assert S.SemiDGPose.from_config(m.get_config()).encoder.sigma_init == 0.05
+    default.reset_sigma(0.2)                            # a warm start's restart: σ exactly 0.2
+    np.testing.assert_allclose(np.asarray(default(x)[1]), 0.2, atol=1e-5)
+    with pytest.raises(ValueError, match="sigma_init"):
+        S.Encoder(0.125, sigma_init=0.0)
+
+
 def test_applications_are_consistent():
     m = S.SemiDGPose(width=0.125)
     m.build()

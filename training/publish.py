@@ -103,6 +103,9 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
     card["training"]["recipe"] = config.get("about", "")
     card["training"]["settings"] = {k: config[k] for k in ("mapper", "pose_warmup", "train", "data")
                                     if k in config}
+    card["training"].pop("warm_start", None)
+    if train.get("init_weights"):                 # a later stage: its steps follow an earlier run's
+        card["training"]["warm_start"] = train["init_weights"]
     return _write_card(card, card_path, repo)
 
 

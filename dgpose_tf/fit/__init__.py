@@ -29,7 +29,8 @@ bfloat16 natively (AVX512_BF16 / AMX); elsewhere the run says so and stays in fl
 ``train.kl_beta``: the optimiser and loss settings of
 :meth:`dgpose_tf.models.vaegan.VAEGAN.compile` (defaults: the papers'). ``train.checkpoint_every``
 (default: the epoch length), ``train.keep_checkpoints`` (3), ``train.deterministic`` (false):
-the run keeper's settings.
+the run keeper's settings. ``train.threads``: TensorFlow's intra-op threads (0 = all cores; two
+runs side by side on a 2-core machine use 1 each).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ import numpy as np
 __all__ = ["load_config", "make_strategy", "standard_callbacks", "ImageSummary", "HeldOutCurves",
            "run_config", "start_run", "training_dataset", "fit_and_save", "load_run",
            "gan_settings", "native_bfloat16", "fit_steps", "Run", "FAMILIES",
-           "add_train_arguments", "train_options", "worker_role", "every_n_steps"]
+           "add_train_arguments", "train_options", "worker_role", "every_n_steps",
+           "check_init_weights", "warm_start", "warm_start_gan"]
 
 # the families with fit logic in this package: dgpose_tf.fit.<family>.main
 FAMILIES = ("semi_dgpose", "conditional_dgpose", "pose_sequence_aegan", "vunet", "mirrornet")
@@ -394,6 +396,10 @@ def start_run(config, strategy=None, output=None, workers=None, worker_index=Non
     import tensorflow as tf
 
     train = config["train"]
+    threads = int(train.get("threads", 0))
+    if threads:             # before anything runs: TensorFlow fixes its thread pools then
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     strat = make_strategy(strategy or train.get("strategy", "default"), workers, worker_index)
     worker, count, chief = worker_role(strat)
     if train.get("deterministic"):
@@ -572,6 +578,40 @@ def fit_steps(model, config, run, make_dataset, total, per_epoch, callbacks=(), 
         return model.fit(data, steps_per_epoch=per_epoch, initial_epoch=epoch0,
                          epochs=epoch0 + -(-(total - step) // per_epoch) + 1,
                          callbacks=[keeper, *callbacks])
+
+
+def check_init_weights(train):
+    """A warm start's file (``train.init_weights``) must exist before a run writes anything."""
+    path = train.get("init_weights")
+    if path and not Path(path).is_file():
+        raise FileNotFoundError(f"train.init_weights {path} not found: a later stage starts "
+                                "from an earlier run's weights (train that config first)")
+
+
+def warm_start(model, train, folder):
+    """Load ``train.init_weights`` into the model of a fresh run (a resumed run has its own
+    checkpoint). True if it did."""
+    if not train.get("init_weights") or _steps_done(folder):
+        return False
+    model.load_weights(str(train["init_weights"]))
+    print(f"warm start from {train['init_weights']}")
+    return True
+
+
+def warm_start_gan(model, train, folder):
+    """:func:`warm_start` for the VAE-GAN families, then this config's learning rates (not the
+    loaded optimisers') and, when the model has ``sigma_init``, the σ heads restarted there
+    (:meth:`~dgpose_tf.models.semi_dgpose.Encoder.reset_sigma`)."""
+    if not warm_start(model, train, folder):
+        return False
+    settings = gan_settings(train)
+    lr = float(settings.get("learning_rate", 1e-4))
+    model.optimizer.learning_rate = lr
+    model.d_optimizer.learning_rate = float(settings.get("d_learning_rate", lr))
+    if getattr(model, "sigma_init", None):
+        model.encoder.reset_sigma(model.sigma_init)
+        print(f"posterior scales restarted at sigma {model.sigma_init:g}")
+    return True
 
 
 def fit_and_save(model, config, run, steps=None, heatmaps=True):

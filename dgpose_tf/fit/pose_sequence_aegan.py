@@ -32,9 +32,11 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
     import tensorflow as tf
 
     from .. import evaluate_sequences as es
-    from . import _steps_done, fit_steps, standard_callbacks, start_run
+    from . import _steps_done, check_init_weights, fit_steps, standard_callbacks, start_run, \
+        warm_start
     from ..models.pose_sequence_aegan import PoseSequenceAEGAN
 
+    check_init_weights(config["train"])
     run = start_run(config, strategy, output, **run_options)
     out, strat = run
     train, data = config["train"], config["data"]
@@ -47,12 +49,10 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
     with strat.scope():
         model = PoseSequenceAEGAN(**config["model"])
         model.compile(**{k: train[k] for k in keys if k in train})
-        if train.get("init_weights") and not _steps_done(run.folder):
-            model.load_weights(str(train["init_weights"]))
+        if warm_start(model, train, run.folder):
             lr = float(train.get("learning_rate", 1e-4))
             for opt in (model.g_optimizer, model.e_optimizer, model.d_optimizer):
                 opt.learning_rate = lr         # this config's rate, not the loaded one
-            print(f"warm start from {train['init_weights']} (learning rate {lr:g})")
     saved = {k: v for k, v in config.items() if not k.startswith("_")}
     (out / "config.json").write_text(json.dumps(saved, indent=1))
     print(f"pose_sequence_aegan: {total} steps of batch {batch} from a pool of {len(pool)} "

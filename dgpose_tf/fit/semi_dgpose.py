@@ -17,8 +17,9 @@ Config keys: ``model`` (SemiDGPose arguments, e.g. ``{"width": 0.125, "mapper_wi
 a Mapper weights file to reuse instead of training one); ``pose_warmup`` (``steps``,
 ``batch_size``, ``learning_rate``); ``train`` (``steps``, ``steps_per_epoch``, ``batch_size``,
 ``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``weight_decay``,
-``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``, ``strategy``); ``seed``;
-``output``. Writes ``<output>/semi_dgpose.weights.h5``, ``config.json``, ``curves.csv`` /
+``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``, ``strategy``,
+``init_weights``: a ``semi_dgpose.weights.h5`` of an earlier stage to start from instead of
+phases 1 and 2, as :mod:`dgpose_tf.fit.conditional_dgpose`'s); ``seed``; ``output``. Writes ``<output>/semi_dgpose.weights.h5``, ``config.json``, ``curves.csv`` /
 ``curves.png`` and TensorBoard logs.
 """
 
@@ -132,18 +133,21 @@ def warm_start_pose(model, config, out, strat):
 
 def main(config, steps=None, strategy=None, output=None, **run_options):
     """``run_options``: ``workers``, ``worker_index``, ``on_nan``, ``restart`` (:func:`~dgpose_tf.fit.start_run`)."""
-    from . import fit_and_save, gan_settings, start_run
+    from . import check_init_weights, fit_and_save, gan_settings, start_run, warm_start_gan
     from ..models.semi_dgpose import SemiDGPose
 
+    train = config["train"]
+    check_init_weights(train)
     run = start_run(config, strategy, output, **run_options)
     out, strat = run
-    train = config["train"]
     with strat.scope():
         model = SemiDGPose(**config["model"])
         model.compile(alpha=train.get("alpha", 100.0), gamma=train.get("gamma", 1.0),
                       alpha_per_pixel=train.get("alpha_per_pixel", False), **gan_settings(train))
-    fit_mapper(model, config, out, strat)
-    warm_start_pose(model, config, out, strat)
+        warm_start_gan(model, train, run.folder)
+    if not train.get("init_weights"):      # a warm start's file holds the Mapper and the encoder
+        fit_mapper(model, config, out, strat)
+        warm_start_pose(model, config, out, strat)
     history = fit_and_save(model, config, run, steps, heatmaps=False)
     return model, history
 

@@ -37,17 +37,12 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
 
     import tensorflow as tf
 
+    from . import check_init_weights
+
     train, data, model_cfg = config["train"], config["data"], config["model"]
-    if train.get("init_weights") and not Path(train["init_weights"]).is_file():
-        raise FileNotFoundError(f"train.init_weights {train['init_weights']} not found: a later "
-                                "stage starts from an earlier run's weights (train that config "
-                                "first)")
-    threads = int(train.get("threads", 0))
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    check_init_weights(train)
     from ..evaluate_vunet import VunetCurves
-    from . import _steps_done, fit_steps, standard_callbacks, start_run
+    from . import _steps_done, fit_steps, standard_callbacks, start_run, warm_start
     from ..models.perceptual import build_perceptual
     from ..models.vunet import VUNet
 
@@ -92,11 +87,9 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
         return ds.map(prepared).prefetch(2)
 
     done = _steps_done(run.folder)
-    if not done and train.get("init_weights"):     # a warm start (the card says so)
-        model.load_weights(str(train["init_weights"]))
-        print(f"warm start from {train['init_weights']}")
-    elif not done:      # the reference's data-dependent initialisation, on the whole first
-        # global batch (every worker alike, as one process would)
+    if not done and not warm_start(model, train, run.folder):
+        # the reference's data-dependent initialisation, on the whole first global batch (every
+        # worker alike, as one process would); a warm start (the card says so) skips it
         model.data_init(next(iter(vunet_training_data(data, batch, size).map(prepared))))
     print(f"vunet ({model.stickman} stickman, {size}²): {total} steps of batch {batch}, "
           f"perceptual loss {perceptual.kind}, "

@@ -11,7 +11,8 @@ stated here once:
   concatenation image ⊕ heatmaps — the usual way a CVAE encoder is conditioned on a spatial map;
 * decoder = Semi-DGPose's decoder (z up to 32×32, concatenated with the heatmaps at 64×64);
 * discriminator = Semi-DGPose's discriminator (unconditional, as the slides draw it);
-* p(z) = N(0, I), z of 100 dimensions; L1 summed over pixels; non-saturating GAN term; Adam
+* p(z) = N(0, I), z of 100 dimensions; ``sigma_init`` as Semi-DGPose's (the σ head's starting
+  scale); L1 summed over pixels; non-saturating GAN term; Adam
   lr 1e-4, coupled weight decay 5e-4 (the Semi-DGPose settings; see :mod:`.vaegan`).
 
 Heatmaps are the 24-channel Semi-DGPose representation in [0, 1]
@@ -58,10 +59,12 @@ class ConditionalDGPose(VAEGAN):
 
     LOSS_TERMS = ("loss", "l1", "kl_z", "g_gan")
 
-    def __init__(self, width=1.0, **kwargs):
+    def __init__(self, width=1.0, sigma_init=None, **kwargs):
         super().__init__(**kwargs)
         self.width = float(width)
-        self.encoder = Encoder(self.width, pose_head=False, name="encoder")
+        self.sigma_init = None if sigma_init is None else float(sigma_init)
+        self.encoder = Encoder(self.width, pose_head=False, sigma_init=self.sigma_init,
+                               name="encoder")
         self.decoder = Decoder(self.width, name="decoder")
         self.discriminator = Discriminator(self.width, name="discriminator")
 
@@ -72,7 +75,7 @@ class ConditionalDGPose(VAEGAN):
         self.built = True
 
     def get_config(self):
-        return {"width": self.width, "name": self.name}
+        return {"width": self.width, "sigma_init": self.sigma_init, "name": self.name}
 
     @classmethod
     def from_config(cls, config):

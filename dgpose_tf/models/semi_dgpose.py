@@ -5,7 +5,12 @@ Table A1 at ``width = 1.0``; ``width`` scales the hidden channel counts for CPU-
 (the latent sizes — z 100, y 48 — and the 24 heatmap / 3 image channels are never scaled).
 
 Choices where the paper is silent (stated here once):
-* σ heads: the FC output passes through softplus (+1e-4) to give a positive scale;
+* σ heads: the FC output passes through softplus (+1e-4) to give a positive scale; their bias
+  starts at 0 (σ ≈ 0.69), or, with ``sigma_init``, where σ starts at that value. The CPU recipes
+  use ``sigma_init`` 0.05 (measured: from σ ≈ 0.69 the width-1/8 decoder learns to ignore z within
+  the first few hundred steps and never takes it up again — the shipped version 2's posterior
+  sat at σ_z 1.04 with means that varied by 0.09 over people, a flat grey output; starting nearly
+  deterministic is the usual cure of this posterior collapse, the KL then widens σ as it needs);
 * FC layers use Keras's Glorot-uniform initialisation (He initialisation is stated for conv and
   deconv layers only);
 * priors p(y) = p(z) = N(0, I) ("weak Gaussian priors");
@@ -37,6 +42,7 @@ unscaled.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from ..layers import ConvBlock, ResidualBlock, scaled
@@ -101,11 +107,17 @@ class Encoder(_Net):
 
     ``pose_head=False`` drops the y heads (x → (μ_z, σ_z)): Conditional-DGPose's encoder, which
     takes the image with its heatmaps (27 channels; the input depth comes from ``build``).
+    ``sigma_init``: the σ heads' bias is set so that σ starts near this value (None: bias 0).
     """
 
-    def __init__(self, width=1.0, pose_head=True, **kwargs):
+    def __init__(self, width=1.0, pose_head=True, sigma_init=None, **kwargs):
         super().__init__(width, **kwargs)
         self.pose_head = bool(pose_head)
+        self.sigma_init = None if sigma_init is None else float(sigma_init)
+        if self.sigma_init is not None and not 1e-4 < self.sigma_init:
+            raise ValueError(f"sigma_init must be above 1e-4, got {sigma_init}")
+        sigma_bias = "zeros" if self.sigma_init is None else keras.initializers.Constant(
+            float(np.log(np.expm1(self.sigma_init - 1e-4))))      # softplus⁻¹
         w = self.width
         self.blocks = [
             ConvBlock(scaled(64, w), 7, 2, 1, activation="leaky_relu", slope=0.01, name="conv1"),
@@ -117,15 +129,24 @@ class Encoder(_Net):
         ]
         self.flatten = layers.Flatten(name="flatten")
         self.mu_z = layers.Dense(Z_DIM, name="mu_z")
-        self.sigma_z = layers.Dense(Z_DIM, name="sigma_z")
+        self.sigma_z = layers.Dense(Z_DIM, bias_initializer=sigma_bias, name="sigma_z")
         self.heads = [self.mu_z, self.sigma_z]
         if self.pose_head:
             self.mu_y = layers.Dense(Y_DIM, name="mu_y")
-            self.sigma_y = layers.Dense(Y_DIM, name="sigma_y")
+            self.sigma_y = layers.Dense(Y_DIM, bias_initializer=sigma_bias, name="sigma_y")
             self.heads += [self.mu_y, self.sigma_y]
 
     def get_config(self):
-        return {**super().get_config(), "pose_head": self.pose_head}
+        return {**super().get_config(), "pose_head": self.pose_head,
+                "sigma_init": self.sigma_init}
+
+    def reset_sigma(self, sigma):
+        """Restart the σ heads at the constant σ = ``sigma`` (kernel 0, bias softplus⁻¹): a warm
+        start from weights whose posterior had collapsed."""
+        bias = float(np.log(np.expm1(float(sigma) - 1e-4)))
+        for head in self.heads[1::2]:
+            head.kernel.assign(ops.zeros_like(head.kernel))
+            head.bias.assign(ops.full(head.bias.shape, bias))
 
     def build(self, input_shape=(None, IMAGE_SIZE, IMAGE_SIZE, 3)):
         shape = _build_chain(self.blocks, tuple(input_shape))
@@ -316,11 +337,12 @@ class SemiDGPose(VAEGAN):
     serving. All application methods take and return batches (tensors or arrays).
     """
 
-    def __init__(self, width=1.0, mapper_width=None, **kwargs):
+    def __init__(self, width=1.0, mapper_width=None, sigma_init=None, **kwargs):
         super().__init__(**kwargs)
         self.width = float(width)
         self.mapper_width = float(width if mapper_width is None else mapper_width)
-        self.encoder = Encoder(self.width, name="encoder")
+        self.sigma_init = None if sigma_init is None else float(sigma_init)
+        self.encoder = Encoder(self.width, sigma_init=self.sigma_init, name="encoder")
         self.mapper = Mapper(self.mapper_width, name="mapper")
         self.decoder = Decoder(self.width, name="decoder")
         self.discriminator = Discriminator(self.width, name="discriminator")
@@ -335,7 +357,8 @@ class SemiDGPose(VAEGAN):
         self.built = True
 
     def get_config(self):
-        return {"width": self.width, "mapper_width": self.mapper_width, "name": self.name}
+        return {"width": self.width, "mapper_width": self.mapper_width,
+                "sigma_init": self.sigma_init, "name": self.name}
 
     @classmethod
     def from_config(cls, config):
