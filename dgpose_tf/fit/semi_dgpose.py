@@ -17,10 +17,11 @@ Config keys: ``model`` (SemiDGPose arguments, e.g. ``{"width": 0.125, "mapper_wi
 a Mapper weights file to reuse instead of training one); ``pose_warmup`` (``steps``,
 ``batch_size``, ``learning_rate``); ``train`` (``steps``, ``steps_per_epoch``, ``batch_size``,
 ``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``weight_decay``,
-``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``, ``strategy``,
-``init_weights``: a ``semi_dgpose.weights.h5`` of an earlier stage to start from instead of
-phases 1 and 2, as :mod:`dgpose_tf.fit.conditional_dgpose`'s); ``seed``; ``output``. Writes ``<output>/semi_dgpose.weights.h5``, ``config.json``, ``curves.csv`` /
-``curves.png`` and TensorBoard logs.
+``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``,
+``strategy``, ``init_weights``: a ``semi_dgpose.weights.h5`` of an earlier stage to start from
+instead of phases 1 and 2, as :mod:`dgpose_tf.fit.conditional_dgpose`'s); ``seed``; ``output``.
+Writes ``<output>/semi_dgpose.weights.h5``, ``config.json``, ``curves.csv`` / ``curves.png`` and
+TensorBoard logs.
 """
 
 from __future__ import annotations

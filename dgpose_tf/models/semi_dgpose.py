@@ -6,11 +6,12 @@ Table A1 at ``width = 1.0``; ``width`` scales the hidden channel counts for CPU-
 
 Choices where the paper is silent (stated here once):
 * σ heads: the FC output passes through softplus (+1e-4) to give a positive scale; their bias
-  starts at 0 (σ ≈ 0.69), or, with ``sigma_init``, where σ starts at that value. The CPU recipes
-  use ``sigma_init`` 0.05 (measured: from σ ≈ 0.69 the width-1/8 decoder learns to ignore z within
-  the first few hundred steps and never takes it up again — the shipped version 2's posterior
-  sat at σ_z 1.04 with means that varied by 0.09 over people, a flat grey output; starting nearly
-  deterministic is the usual cure of this posterior collapse, the KL then widens σ as it needs);
+  starts at 0 (σ ≈ 0.69), or, with ``sigma_init``, where σ starts at that value. The
+  Conditional-DGPose CPU recipe uses ``sigma_init`` 0.05 (measured: from σ ≈ 0.69 the width-1/8
+  decoder learns to ignore z early — Semi-DGPose's version-2 posterior sat at σ_z 1.04 with
+  means that varied by 0.09 over people, a flat grey output, and Conditional-DGPose learnt ~3×
+  slower; starting nearly deterministic is the usual cure of this posterior collapse, the KL
+  then widens σ as it needs);
 * FC layers use Keras's Glorot-uniform initialisation (He initialisation is stated for conv and
   deconv layers only);
 * priors p(y) = p(z) = N(0, I) ("weak Gaussian priors");
