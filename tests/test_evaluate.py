@@ -213,6 +213,14 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     run = tmp_path / "run"
     make_run(run, "semi_dgpose", "semi_dgpose_synthetic",
              config=json.loads(card.read_text())["config"])
+    # a stage 2 whose stage 1 started from the shipped Conditional-DGPose: the card names it
+    stage1 = tmp_path / "stage1"
+    stage1.mkdir()
+    donor = fake / "saved_models" / "conditional_dgpose_synthetic" / "keras-3.weights.h5"
+    (stage1 / "config.json").write_text(json.dumps({"train": {"init_conditional": str(donor)}}))
+    config = json.loads((run / "config.json").read_text())
+    config["train"] = {"init_weights": str(stage1 / "semi_dgpose.weights.h5"), "steps": 3}
+    (run / "config.json").write_text(json.dumps(config))
     with pytest.raises(publish.BelowTrivialError, match="does not beat .*nothing was written"):
         publish.publish(run, n=8, repo=fake)
     assert sorted(p.relative_to(fake) for p in fake.rglob("*")) == before
@@ -222,6 +230,11 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     written = json.loads((fake / "zoo" / card.name).read_text())
     assert written["below_trivial"] == published["below_trivial"]
     assert "pck@0.5" in written["below_trivial"]
+    assert written["training"]["warm_start"] == config["train"]["init_weights"]
+    from dgpose_tf import zoo
+    assert written["training"]["started_from"] == {
+        "weights": str(donor), "entry": "conditional_dgpose_synthetic",
+        "version": zoo.info("conditional_dgpose_synthetic")["version"]}
     assert (fake / "saved_models" / "semi_dgpose_synthetic" / str(written["version"]) /
             "saved_model.pb").exists()
     assert (fake / "zoo" / "figures" / "semi_dgpose_synthetic" / "metrics.json").exists()

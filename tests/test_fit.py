@@ -43,7 +43,8 @@ def test_dgpose_train_runs_the_family_from_the_package(tmp_path):
     assert model.mapper.trainable is False
 
 
-def test_conditional_dgpose_fit_script_and_a_warm_started_stage_2(tmp_path, capsys):
+def test_conditional_dgpose_fit_a_warm_started_stage_2_and_a_semi_dgpose_start(tmp_path,
+                                                                                 capsys):
     path = tiny_config(tmp_path, family="conditional_dgpose")
     model, history = fit.run_config(path)
     first = tmp_path / "run" / "conditional_dgpose.weights.h5"
@@ -66,6 +67,26 @@ def test_conditional_dgpose_fit_script_and_a_warm_started_stage_2(tmp_path, caps
     np.testing.assert_allclose(np.log1p(np.exp(head.bias.numpy())), 0.05 - 1e-4, atol=1e-3)
     for a, b in zip(model.decoder.trainable_weights, warm.decoder.trainable_weights):
         assert float(np.abs(a.numpy() - b.numpy()).max()) < 5e-4, a.path  # one step away
+
+    # Semi-DGPose started from it (train.init_conditional): the trunk's conv1 over the image's
+    # three channels, the decoder; the pose heads fresh, no pose warm start phase
+    semi = json.loads(tiny_config(tmp_path / "semi").read_text())
+    semi["model"]["sigma_init"] = 0.05
+    semi["train"] = {"steps": 1, "steps_per_epoch": 1, "batch_size": 4, "learning_rate": 1e-4,
+                     "init_conditional": str(first)}
+    semi_path = tmp_path / "semi.json"
+    semi_path.write_text(json.dumps(semi))
+    started, _ = fit.run_config(semi_path)
+    assert "started from Conditional-DGPose" in capsys.readouterr().out
+    assert not (Path(semi["output"]) / "pose_warmup.weights.h5").exists()
+    donor = model.encoder.blocks[0].trainable_weights[0].numpy()       # (7, 7, 3 + 24, C)
+    conv1 = started.encoder.blocks[0].trainable_weights[0].numpy()     # (7, 7, 3, C)
+    assert donor.shape[2] == 27 and conv1.shape[2] == 3
+    assert float(np.abs(conv1 - donor[:, :, :3]).max()) < 5e-4
+    for a, b in zip(model.decoder.trainable_weights, started.decoder.trainable_weights):
+        assert float(np.abs(a.numpy() - b.numpy()).max()) < 5e-4, a.path
+    np.testing.assert_allclose(np.log1p(np.exp(started.encoder.sigma_z.bias.numpy())),
+                               0.05 - 1e-4, atol=1e-3)
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "training" / "configs").glob("*.json")),

@@ -83,7 +83,11 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
     for extra in ("curves.csv", "curves.png", "mapper_curve.csv", "mapper_sheet.png"):
         if (run / extra).exists():                # learning curves of the run
             shutil.copy(run / extra, shown / extra)
-    command = f"dgpose evaluate {name} --n {n}" + (f" --pose-model {pose_model}"
+    judge_name = pose_model
+    if pose_model and Path(pose_model).exists() and \
+            Path(pose_model).resolve() == Path(run_dir).resolve():
+        judge_name = name                         # the entry judges itself, as the card's command
+    command = f"dgpose evaluate {name} --n {n}" + (f" --pose-model {judge_name}"
                                                     if pose_model else "")
     target = repo / "saved_models" / name
     if target.exists():
@@ -104,8 +108,18 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
     card["training"]["settings"] = {k: config[k] for k in ("mapper", "pose_warmup", "train", "data")
                                     if k in config}
     card["training"].pop("warm_start", None)
+    card["training"].pop("started_from", None)
     if train.get("init_weights"):                 # a later stage: its steps follow an earlier run's
         card["training"]["warm_start"] = train["init_weights"]
+        first = Path(train["init_weights"]).parent / "config.json"
+        if first.exists():
+            train = {**json.loads(first.read_text()).get("train", {}), **train}
+    if train.get("init_conditional"):             # Semi-DGPose started from a Conditional-DGPose
+        donor = Path(train["init_conditional"])
+        card["training"]["started_from"] = {"weights": str(donor)}
+        if donor.parent.parent.resolve() == (repo / "saved_models").resolve():
+            card["training"]["started_from"].update(
+                entry=donor.parent.name, version=zoo.info(donor.parent.name).get("version"))
     return _write_card(card, card_path, repo)
 
 

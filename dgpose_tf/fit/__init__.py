@@ -83,8 +83,8 @@ _RATES = ("learning_rate", "d_learning_rate")
 _NUMBERS = ("beta_1", "beta_2", "weight_decay", "alpha", "gamma", "gp_weight", "kl_beta",
             "label_smoothing", "kl_max")
 _FLAGS = ("alpha_per_pixel", "posterior_noise_ramp", "deterministic")
-_TRAIN = {"steps", "precision", "strategy", "init_weights", "kl_ramp", "loss_weights",
-          "corruption", *_POSITIVE, *_COUNTS, *_RATES, *_NUMBERS, *_FLAGS}
+_TRAIN = {"steps", "precision", "strategy", "init_weights", "init_conditional", "kl_ramp",
+          "loss_weights", "corruption", *_POSITIVE, *_COUNTS, *_RATES, *_NUMBERS, *_FLAGS}
 SOURCES = ("synthetic", "shards", "h36m", "deepfashion", "chictopiaplus", "synthetic_motion",
            "npz", "lsp", "mpii")
 
@@ -581,11 +581,13 @@ def fit_steps(model, config, run, make_dataset, total, per_epoch, callbacks=(), 
 
 
 def check_init_weights(train):
-    """A warm start's file (``train.init_weights``) must exist before a run writes anything."""
-    path = train.get("init_weights")
-    if path and not Path(path).is_file():
-        raise FileNotFoundError(f"train.init_weights {path} not found: a later stage starts "
-                                "from an earlier run's weights (train that config first)")
+    """A warm start's file (``train.init_weights``, Semi-DGPose's ``train.init_conditional``)
+    must exist before a run writes anything."""
+    for key in ("init_weights", "init_conditional"):
+        path = train.get(key)
+        if path and not Path(path).is_file():
+            raise FileNotFoundError(f"train.{key} {path} not found: a later stage starts "
+                                    "from an earlier run's weights (train that config first)")
 
 
 def warm_start(model, train, folder):

@@ -19,7 +19,9 @@ a Mapper weights file to reuse instead of training one); ``pose_warmup`` (``step
 ``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``weight_decay``,
 ``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``,
 ``strategy``, ``init_weights``: a ``semi_dgpose.weights.h5`` of an earlier stage to start from
-instead of phases 1 and 2, as :mod:`dgpose_tf.fit.conditional_dgpose`'s); ``seed``; ``output``.
+instead of phases 1 and 2, as :mod:`dgpose_tf.fit.conditional_dgpose`'s; ``init_conditional``: a
+Conditional-DGPose ``.weights.h5`` of the same width to start the VAE-GAN from instead of phase 2,
+see :func:`start_from_conditional`); ``seed``; ``output``.
 Writes ``<output>/semi_dgpose.weights.h5``, ``config.json``, ``curves.csv`` / ``curves.png`` and
 TensorBoard logs.
 """
@@ -132,9 +134,45 @@ def warm_start_pose(model, config, out, strat):
     model.encoder.save_weights(str(done))
 
 
+def start_from_conditional(model, path):
+    """A CPU-recipe warm start (not in the paper): a fresh Semi-DGPose takes a trained
+    Conditional-DGPose's encoder trunk, z heads, decoder and discriminator; its pose heads start
+    fresh. Conditional-DGPose's first convolution also sees the 24 heatmaps: only its kernel over
+    the three image channels is taken. Measured: from the pose warm start (phase 2) the shared
+    width-1/8 trunk — a 64-number feature — gave its capacity to the pose regression and lost the
+    image's colour (a linear probe from it to the mean colour scored held-out R² −0.20, the
+    Conditional-DGPose trunk's 0.63), and the decoder, fed an appearance code without colour, drew
+    flat grey; started here, the code carries colour from step 0 and the pose head learns on top.
+    """
+    from ..models.conditional_dgpose import ConditionalDGPose
+
+    donor = ConditionalDGPose(width=model.width)
+    donor.build()
+    donor.load_weights(str(path))
+    theirs = {w.path.split("/", 1)[1]: w for w in donor.encoder.weights}
+    taken = 0
+    for v in model.encoder.weights:
+        w = theirs.get(v.path.split("/", 1)[1])
+        if w is None:                             # the pose heads
+            continue
+        w = w.numpy()
+        if w.shape != tuple(v.shape):             # conv1: (7, 7, 3 + 24, C) → the image's 3
+            w = w[:, :, :v.shape[2], :]
+        v.assign(w)
+        taken += 1
+    for part in ("decoder", "discriminator"):
+        for v, w in zip(getattr(model, part).weights, getattr(donor, part).weights):
+            v.assign(w)
+    if model.sigma_init:
+        model.encoder.reset_sigma(model.sigma_init)
+    print(f"started from Conditional-DGPose {path}: {taken} of {len(model.encoder.weights)} "
+          "encoder variables (all but the pose heads), the decoder and the discriminator")
+
+
 def main(config, steps=None, strategy=None, output=None, **run_options):
     """``run_options``: ``workers``, ``worker_index``, ``on_nan``, ``restart`` (:func:`~dgpose_tf.fit.start_run`)."""
-    from . import check_init_weights, fit_and_save, gan_settings, start_run, warm_start_gan
+    from . import _steps_done, check_init_weights, fit_and_save, gan_settings, start_run, \
+        warm_start_gan
     from ..models.semi_dgpose import SemiDGPose
 
     train = config["train"]
@@ -146,9 +184,12 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
         model.compile(alpha=train.get("alpha", 100.0), gamma=train.get("gamma", 1.0),
                       alpha_per_pixel=train.get("alpha_per_pixel", False), **gan_settings(train))
         warm_start_gan(model, train, run.folder)
+        if train.get("init_conditional") and not _steps_done(run.folder):
+            start_from_conditional(model, train["init_conditional"])
     if not train.get("init_weights"):      # a warm start's file holds the Mapper and the encoder
         fit_mapper(model, config, out, strat)
-        warm_start_pose(model, config, out, strat)
+        if not train.get("init_conditional"):
+            warm_start_pose(model, config, out, strat)
     history = fit_and_save(model, config, run, steps, heatmaps=False)
     return model, history
 
