@@ -13,9 +13,9 @@ resumes where it stopped):
 
 Config keys: ``model`` (SemiDGPose arguments, e.g. ``{"width": 0.125, "mapper_width": 0.5}``);
 ``data`` (``source``: "synthetic" with ``seed`` and ``fraction`` labelled, or "shards" with
-``dir``); ``mapper`` (``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``, ``loss``: "l2"
-(the paper's) or "bce" (:class:`~dgpose_tf.models.semi_dgpose.MapperTrainer`), ``from``: a
-Mapper weights file to reuse instead of training one); ``pose_warmup`` (``steps``,
+``dir``); ``mapper`` (``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``,
+``loss``: "l2" (the paper's) or "bce" (:class:`~dgpose_tf.models.semi_dgpose.MapperTrainer`),
+``from``: a Mapper weights file to reuse instead of training one); ``pose_warmup`` (``steps``,
 ``batch_size``, ``learning_rate``); ``train`` (``steps``, ``steps_per_epoch``, ``batch_size``,
 ``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``weight_decay``,
 ``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``,
