@@ -10,8 +10,8 @@ Config keys: ``model`` (ConditionalDGPose arguments, e.g. ``{"width": 0.125}``);
 ``d_learning_rate``, ``label_smoothing``, ``weight_decay``, ``precision``, ``eval_every``,
 ``eval_n``, ``strategy``, ``kl_warmup``, ``kl_beta``, ``init_weights``: a
 ``conditional_dgpose.weights.h5`` of an earlier stage to start from, with this config's learning
-rates and, if ``model.sigma_init`` is set, the σ head restarted there); ``seed``; ``output``. Writes ``<output>/conditional_dgpose.weights.h5``,
-``config.json`` and TensorBoard logs.
+rates and, if ``model.sigma_init`` is set, the σ head restarted there); ``seed``; ``output``.
+Writes ``<output>/conditional_dgpose.weights.h5``, ``config.json`` and TensorBoard logs.
 """
 
 from __future__ import annotations

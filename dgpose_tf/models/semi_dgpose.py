@@ -6,8 +6,8 @@ Table A1 at ``width = 1.0``; ``width`` scales the hidden channel counts for CPU-
 
 Choices where the paper is silent (stated here once):
 * σ heads: the FC output passes through softplus (+1e-4) to give a positive scale; their bias
-  starts at 0 (σ ≈ 0.69), or, with ``sigma_init``, where σ starts at that value. The
-  Conditional-DGPose CPU recipe uses ``sigma_init`` 0.05 (measured: from σ ≈ 0.69 the width-1/8
+  starts at 0 (σ ≈ 0.69), or, with ``sigma_init``, where σ starts at that value. Both
+  families' CPU recipes use ``sigma_init`` 0.05 (measured: from σ ≈ 0.69 the width-1/8
   decoder learns to ignore z early — Semi-DGPose's version-2 posterior sat at σ_z 1.04 with
   means that varied by 0.09 over people, a flat grey output, and Conditional-DGPose learnt ~3×
   slower; starting nearly deterministic is the usual cure of this posterior collapse, the KL
@@ -82,6 +82,11 @@ def _deconv_stack(width, name):
               for i, c in zip((3, 4, 5), (256, 128, 64)))]
 
 
+def _sigma_bias(sigma):
+    """The σ head's bias that gives σ = softplus(bias) + 1e-4 (softplus⁻¹)."""
+    return float(np.log(np.expm1(float(sigma) - 1e-4)))
+
+
 def _build_chain(blocks, shape):
     for block in blocks:
         block.build(shape)
@@ -118,7 +123,7 @@ class Encoder(_Net):
         if self.sigma_init is not None and not 1e-4 < self.sigma_init:
             raise ValueError(f"sigma_init must be above 1e-4, got {sigma_init}")
         sigma_bias = "zeros" if self.sigma_init is None else keras.initializers.Constant(
-            float(np.log(np.expm1(self.sigma_init - 1e-4))))      # softplus⁻¹
+            _sigma_bias(self.sigma_init))
         w = self.width
         self.blocks = [
             ConvBlock(scaled(64, w), 7, 2, 1, activation="leaky_relu", slope=0.01, name="conv1"),
@@ -144,7 +149,7 @@ class Encoder(_Net):
     def reset_sigma(self, sigma):
         """Restart the σ heads at the constant σ = ``sigma`` (kernel 0, bias softplus⁻¹): a warm
         start from weights whose posterior had collapsed."""
-        bias = float(np.log(np.expm1(float(sigma) - 1e-4)))
+        bias = _sigma_bias(sigma)
         for head in self.heads[1::2]:
             head.kernel.assign(ops.zeros_like(head.kernel))
             head.bias.assign(ops.full(head.bias.shape, bias))
