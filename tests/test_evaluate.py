@@ -213,13 +213,17 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     run = tmp_path / "run"
     make_run(run, "semi_dgpose", "semi_dgpose_synthetic",
              config=json.loads(card.read_text())["config"])
-    # a stage 2 whose stage 1 started from the shipped Conditional-DGPose: the card names it
-    stage1 = tmp_path / "stage1"
+    # a stage 3 after a stage 2 whose stage 1 started from the shipped Conditional-DGPose: the
+    # card names the donor
+    stage1, stage2 = tmp_path / "stage1", tmp_path / "stage2"
     stage1.mkdir()
+    stage2.mkdir()
     donor = fake / "saved_models" / "conditional_dgpose_synthetic" / "keras-3.weights.h5"
     (stage1 / "config.json").write_text(json.dumps({"train": {"init_conditional": str(donor)}}))
+    (stage2 / "config.json").write_text(json.dumps(
+        {"train": {"init_weights": str(stage1 / "semi_dgpose.weights.h5")}}))
     config = json.loads((run / "config.json").read_text())
-    config["train"] = {"init_weights": str(stage1 / "semi_dgpose.weights.h5"), "steps": 3}
+    config["train"] = {"init_weights": str(stage2 / "semi_dgpose.weights.h5"), "steps": 3}
     (run / "config.json").write_text(json.dumps(config))
     with pytest.raises(publish.BelowTrivialError, match="does not beat .*nothing was written"):
         publish.publish(run, n=8, repo=fake)

@@ -128,3 +128,16 @@ def test_mapper_loss_is_the_papers_l2_or_binary_cross_entropy():
     np.testing.assert_allclose(bce, -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rtol=1e-3)
     with pytest.raises(ValueError, match="Mapper's loss must be one of l2, bce"):
         MapperTrainer(mapper, loss="l1")
+
+
+def test_mapper_phases_continue_with_overrides_and_name_unknown_keys():
+    from dgpose_tf.fit.semi_dgpose import mapper_phases
+
+    phases = mapper_phases({"steps": 4000, "learning_rate": 1e-3,
+                            "then": [{"loss": "bce", "steps": 1750}]}, {"learning_rate": 1e-4})
+    assert phases == [{"steps": 4000, "loss": "l2", "learning_rate": 1e-3},
+                      {"steps": 1750, "loss": "bce", "learning_rate": 1e-3}]
+    assert mapper_phases({}, {"learning_rate": 5e-4}) == [
+        {"steps": 2000, "loss": "l2", "learning_rate": 5e-4}]
+    with pytest.raises(ValueError, match=r"mapper.then: unknown key\(s\) \['batch'\]"):
+        mapper_phases({"then": [{"batch": 8}]}, {})

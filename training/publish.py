@@ -109,11 +109,15 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
                                     if k in config}
     card["training"].pop("warm_start", None)
     card["training"].pop("started_from", None)
-    if train.get("init_weights"):                 # a later stage: its steps follow an earlier run's
+    if train.get("init_weights"):                 # a later stage: its steps follow earlier runs'
         card["training"]["warm_start"] = train["init_weights"]
-        first = Path(train["init_weights"]).parent / "config.json"
-        if first.exists():
-            train = {**json.loads(first.read_text()).get("train", {}), **train}
+        seen = set()
+        while train.get("init_weights") and train["init_weights"] not in seen:
+            seen.add(train["init_weights"])
+            earlier = Path(train.pop("init_weights")).parent / "config.json"
+            if not earlier.exists():
+                break
+            train = {**json.loads(earlier.read_text()).get("train", {}), **train}
     if train.get("init_conditional"):             # Semi-DGPose started from a Conditional-DGPose
         donor = Path(train["init_conditional"])
         card["training"]["started_from"] = {"weights": str(donor)}

@@ -15,8 +15,9 @@ Config keys: ``model`` (SemiDGPose arguments, e.g. ``{"width": 0.125, "mapper_wi
 ``data`` (``source``: "synthetic" with ``seed`` and ``fraction`` labelled, or "shards" with
 ``dir``); ``mapper`` (``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``,
 ``loss``: "l2" (the paper's) or "bce" (:class:`~dgpose_tf.models.semi_dgpose.MapperTrainer`),
-``from``: a Mapper weights file to reuse instead of training one); ``pose_warmup`` (``steps``,
-``batch_size``, ``learning_rate``); ``train`` (``steps``, ``steps_per_epoch``, ``batch_size``,
+``then``: further phases continuing the Mapper (:func:`mapper_phases`), ``from``: a Mapper
+weights file to reuse instead of training one); ``pose_warmup`` (``steps``, ``batch_size``,
+``learning_rate``); ``train`` (``steps``, ``steps_per_epoch``, ``batch_size``,
 ``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``weight_decay``,
 ``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``,
 ``strategy``, ``init_weights``: a ``semi_dgpose.weights.h5`` of an earlier stage to start from
@@ -62,6 +63,22 @@ def mapper_sheet(path, val, pred, k=8):
     cv2.imwrite(str(path), grid[..., ::-1])
 
 
+def mapper_phases(mcfg, train):
+    """The Mapper's training phases: ``mapper`` itself, then each entry of ``mapper.then`` (a list
+    of dicts overriding ``steps``, ``learning_rate`` and ``loss``; batch size and epoch length
+    are ``mapper``'s), continuing the same network with a fresh Adam."""
+    first = {"steps": int(mcfg.get("steps", 2000)), "loss": mcfg.get("loss", "l2"),
+             "learning_rate": mcfg.get("learning_rate", train.get("learning_rate", 1e-4))}
+    phases = [first]
+    for extra in mcfg.get("then", []):
+        unknown = set(extra) - set(first)
+        if unknown:
+            raise ValueError(f"mapper.then: unknown key(s) {sorted(unknown)}; a phase sets "
+                             f"{', '.join(first)}")
+        phases.append({**first, **extra, "steps": int(extra.get("steps", first["steps"]))})
+    return phases
+
+
 def fit_mapper(model, config, out, strat):
     """Phase 1: the Mapper alone (or reuse ``mapper.from``), then frozen."""
     import keras
@@ -78,28 +95,33 @@ def fit_mapper(model, config, out, strat):
         model.mapper.load_weights(str(mapper_file))
         print(f"mapper: loaded {mapper_file}")
         return
-    with strat.scope():
-        model.mapper.trainable = True
-        trainer = MapperTrainer(model.mapper, weight_decay=train.get("weight_decay", 5e-4),
-                                loss=mcfg.get("loss", "l2"))
-        trainer.compile(optimizer=keras.optimizers.Adam(
-            mcfg.get("learning_rate", train.get("learning_rate", 1e-4))))
-    m_steps = int(mcfg.get("steps", 2000))
-    m_epoch = int(min(m_steps, mcfg.get("steps_per_epoch", 500)))
     log = out / "mapper_curve.csv"
+    log.write_text("step,loss,train_loss,heldout_l2\n")
+    data = training_dataset(config["data"], mcfg.get("batch_size", 64), True)
+    done = 0
+    for phase in mapper_phases(mcfg, train):
+        with strat.scope():
+            model.mapper.trainable = True
+            trainer = MapperTrainer(model.mapper, weight_decay=train.get("weight_decay", 5e-4),
+                                    loss=phase["loss"])
+            trainer.compile(optimizer=keras.optimizers.Adam(phase["learning_rate"]))
+        m_steps = phase["steps"]
+        m_epoch = int(min(m_steps, mcfg.get("steps_per_epoch", 500)))
 
-    class HeldOut(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            l2 = _mapper_heldout(model.mapper)[0]
-            with log.open("a") as f:
-                f.write(f"{(epoch + 1) * m_epoch},{logs['loss']:.6f},{l2:.6f}\n")
-            print(f"\nmapper held-out L2 after {(epoch + 1) * m_epoch} steps: {l2:.5f}")
+        class HeldOut(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None, start=done, m_epoch=m_epoch,
+                             kind=phase["loss"]):
+                l2 = _mapper_heldout(model.mapper)[0]
+                step = start + (epoch + 1) * m_epoch
+                with log.open("a") as f:
+                    f.write(f"{step},{kind},{logs['loss']:.6f},{l2:.6f}\n")
+                print(f"\nmapper held-out L2 after {step} steps: {l2:.5f}")
 
-    log.write_text("step,train_l2,heldout_l2\n")
-    print(f"mapper: {m_steps} steps of batch {mcfg.get('batch_size', 64)}")
-    trainer.fit(training_dataset(config["data"], mcfg.get("batch_size", 64), True),
-                steps_per_epoch=m_epoch, epochs=max(1, m_steps // m_epoch),
-                callbacks=[keras.callbacks.TerminateOnNaN(), HeldOut()])
+        print(f"mapper: {m_steps} steps of batch {mcfg.get('batch_size', 64)}, {phase['loss']} "
+              f"loss, lr {phase['learning_rate']:g}")
+        trainer.fit(data, steps_per_epoch=m_epoch, epochs=max(1, m_steps // m_epoch),
+                    callbacks=[keras.callbacks.TerminateOnNaN(), HeldOut()])
+        done += max(1, m_steps // m_epoch) * m_epoch
     model.mapper.trainable = False
     l2, val, pred = _mapper_heldout(model.mapper)
     mapper_sheet(out / "mapper_sheet.png", val, pred)
