@@ -235,6 +235,7 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     assert written["below_trivial"] == published["below_trivial"]
     assert "pck@0.5" in written["below_trivial"]
     assert written["training"]["warm_start"] == config["train"]["init_weights"]
+    assert written["training"]["settings"]["train"] == config["train"]
     from dgpose_tf import zoo
     assert written["training"]["started_from"] == {
         "weights": str(donor), "entry": "conditional_dgpose_synthetic",

@@ -111,7 +111,7 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
     card["training"].pop("started_from", None)
     if train.get("init_weights"):                 # a later stage: its steps follow earlier runs'
         card["training"]["warm_start"] = train["init_weights"]
-        seen = set()
+        train, seen = dict(train), set()          # the card's settings keep this stage's own
         while train.get("init_weights") and train["init_weights"] not in seen:
             seen.add(train["init_weights"])
             earlier = Path(train.pop("init_weights")).parent / "config.json"
