@@ -275,3 +275,52 @@ def test_asf_amc_errors_and_synthetic_mapping(tmp_path):
     assert np.isfinite(knee).all() and np.isnan(j[0, SKELETON.index("right_knee")]).all()
     # rest height (130 units, back top to foot) is scaled to 1.75 m
     np.testing.assert_allclose(np.linalg.norm(knee - ankle), 40 * 1.75 / 130, rtol=1e-9)
+
+
+def _average_body_motion(n=64, seed=3):
+    rng = np.random.default_rng(seed)
+    body = B.Body(1.75, (1.0,) * len(B.BONE_GROUPS), {})
+    return B.forward_kinematics(B.sample_pose(rng, n), body, rng.normal(0, 1, (n, 3)))
+
+
+def test_complete_from_anatomy_keeps_a_synthetic_body_and_restores_cmu_style_points():
+    x = _average_body_motion()
+    same = B.complete_from_anatomy(x)
+    # the spine chain keeps its bone lengths in every pose: placed by arc length, it is exact
+    chain = [J(j) for j in ("pelvis", "spine", "spine2", "spine3", "spine4")]
+    np.testing.assert_allclose(same[:, chain], x[:, chain], atol=1e-9)
+    clav = [J("left_clavicle"), J("right_clavicle")]
+    assert np.linalg.norm(same[:, clav] - x[:, clav], axis=-1).max() < 0.015   # not colinear
+    others = [j for j in range(33) if j not in chain + clav]
+    np.testing.assert_array_equal(same[:, others], x[:, others])   # distinct end points stay
+
+    # what CMU's BVH gives: zero-length end sites and spine joints, the root above the hips
+    cmu = x.copy()
+    cmu[:, J("head_top")] = x[:, J("head")]
+    for side in ("left", "right"):
+        cmu[:, J(f"{side}_hand")] = x[:, J(f"{side}_wrist")]
+        cmu[:, J(f"{side}_toe")] = x[:, J(f"{side}_foot")]
+        cmu[:, J(f"{side}_clavicle")] = x[:, J("spine3")]
+    cmu[:, J("spine4")] = x[:, J("spine3")]
+    cmu[:, J("pelvis")] = cmu[:, J("spine")] = x[:, J("spine")] + [0, 0.05, 0]
+    fixed = B.complete_from_anatomy(cmu)
+    err = np.linalg.norm(fixed - x, axis=-1)                       # metres, (F, 33)
+    raw = np.linalg.norm(cmu - x, axis=-1)
+    for name, tol in (("head_top", 0.04), ("left_hand", 1e-9), ("right_toe", 0.04),
+                      ("pelvis", 0.06), ("spine4", 0.04), ("left_clavicle", 0.04)):
+        assert err[:, J(name)].max() < tol, name
+        assert err[:, J(name)].mean() < raw[:, J(name)].mean(), name
+    with pytest.raises(ValueError, match=r"\(F, 33, 3\)"):
+        B.complete_from_anatomy(x[:, :28])
+
+
+def test_the_readers_complete_only_with_the_cmu_table(tmp_path):
+    path = tmp_path / "walk.bvh"
+    path.write_text(BVH_TEXT)
+    b = bvh.load_bvh(path)
+    table = {"pelvis": "Hips", "left_hip": "LeftUpLeg", "left_knee": "LeftLeg",
+             "left_ankle": "LeftLeg_end"}
+    np.testing.assert_array_equal(bvh.to_synthetic(b, table=table),
+                                  bvh.to_synthetic(b, table=table, complete=False))
+    # the CMU table on a skeleton without a spine: nothing to place, nothing moves
+    np.testing.assert_array_equal(bvh.to_synthetic(b), bvh.to_synthetic(b, complete=False))

@@ -142,6 +142,15 @@ def test_candidate_selection():
     np.testing.assert_allclose(out[2], 0.1)
     # frame 3: only window 1 covers it, though unseen there
     np.testing.assert_allclose(out[3], 0.1)
+    # seen="mean": an observed frame gets the mean of every covering window's candidate
+    mean = np.asarray(I.select_candidates(tf.constant(y), tf.constant(x), tf.constant(mask),
+                                          tf.constant(idx), 4, seen="mean"))
+    np.testing.assert_allclose(mean[[0, 3]], out[[0, 3]])          # one window covers these
+    np.testing.assert_allclose(mean[1], (0.0 + 0.1) / 2, rtol=1e-6)
+    np.testing.assert_allclose(mean[2], (0.5 + 0.1) / 2, rtol=1e-6)
+    with pytest.raises(ValueError, match="seen"):
+        I.select_candidates(tf.constant(y), tf.constant(x), tf.constant(mask),
+                            tf.constant(idx), 4, seen="median")
     # a frame no window observed (a gap): "context" takes the window with the most observed
     # frames; "average" weights every covering window by 1 / (1 + frames to its nearest
     # observed frame), a window wholly inside the gap by 1e-6

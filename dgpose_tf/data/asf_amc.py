@@ -16,7 +16,8 @@ translated position, so every bone end and the root give one point each.
 
 :func:`to_synthetic` maps the points onto the synthetic33 joints with :data:`CMU_ASF_TABLE`, the
 same anatomical points as :data:`dgpose_tf.data.bvh.CMU_TABLE` for CMU's BVH conversion (a BVH
-joint's origin is the end of its parent ASF bone).
+joint's origin is the end of its parent ASF bone), then places the points CMU has none of its own
+for (pelvis on the hip line, spine, clavicles; :func:`dgpose_tf.data.body.complete_from_anatomy`).
 """
 
 from __future__ import annotations
@@ -223,9 +224,13 @@ def load_amc(path, asf):
     return parse_amc(path.read_text(errors="replace"), asf, str(path))
 
 
-def to_synthetic(asf, motion, table=None, height=1.75):
+def to_synthetic(asf, motion, table=None, height=1.75, complete=None):
     """``(F, 33, 3)`` synthetic33 joints in metres, y up (NaN where ``table`` has no entry);
-    the scale makes the rest pose ``height`` tall (as :func:`dgpose_tf.data.bvh.to_synthetic`)."""
+    the scale makes the rest pose ``height`` tall (as :func:`dgpose_tf.data.bvh.to_synthetic`).
+    ``complete`` (default: with the CMU table) places the points CMU's skeleton has no point of
+    its own for with the synthetic body's proportions
+    (:func:`dgpose_tf.data.body.complete_from_anatomy`)."""
+    complete = table is None if complete is None else complete
     table = CMU_ASF_TABLE if table is None else table
     pos = forward_kinematics(asf, motion)
     rest = forward_kinematics(asf, {"root": np.zeros((1, 6))})[0]
@@ -238,4 +243,4 @@ def to_synthetic(asf, motion, table=None, height=1.75):
     for joint, bone in table.items():
         if bone in index:
             out[:, B.SKELETON.index(joint)] = pos[:, index[bone]] / units_per_metre
-    return out
+    return B.complete_from_anatomy(out) if complete else out

@@ -11,6 +11,7 @@ The root (pelvis) sits at the origin before root translation.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from ..pose.skeletons import get_skeleton
 
 __all__ = ["SKELETON", "POSE_PARAMS", "PARAM_INDEX", "LIMITS", "REST", "Body", "sample_body",
-           "sample_pose", "clip_pose", "forward_kinematics", "LIMB_PARTS"]
+           "sample_pose", "clip_pose", "forward_kinematics", "LIMB_PARTS", "complete_from_anatomy"]
 
 SKELETON = get_skeleton("synthetic33")
 J = SKELETON.index
@@ -218,3 +219,92 @@ def forward_kinematics(params, body, root=None):
     if root is not None:
         pos = pos + np.asarray(root, np.float64)[..., None, :]
     return pos
+
+
+# --- motion-capture skeletons --------------------------------------------------------------------
+
+_SPINE_CHAIN = ("pelvis", "spine", "spine2", "spine3", "spine4", "neck")
+
+
+@functools.lru_cache(maxsize=1)
+def _rest_anatomy():
+    """Ratios of the synthetic body's rest skeleton (average proportions) that
+    :func:`complete_from_anatomy` places missing points with."""
+    rest = forward_kinematics(REST, Body(1.75, (1.0,) * len(BONE_GROUPS), {}))
+    hips = rest[[J("left_hip"), J("right_hip")]].mean(0)
+    chain = np.stack([hips] + [rest[J(j)] for j in _SPINE_CHAIN])
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(chain, axis=0), axis=-1))])
+
+    def ratio(a, b, c, d):                  # |a→b| / |c→d|
+        return float(np.linalg.norm(rest[J(b)] - rest[J(a)]) /
+                     np.linalg.norm(rest[J(d)] - rest[J(c)]))
+
+    clav = ratio("left_clavicle", "spine4", "left_clavicle", "spine4")
+    clav = clav / (clav + ratio("left_clavicle", "left_shoulder", "left_clavicle", "spine4"))
+    return {"spine": arc[1:-1] / arc[-1],    # pelvis … spine4 on hip-midpoint → neck
+            "clavicle": clav,                # spine4 → shoulder
+            "head_top": ratio("head", "head_top", "neck", "head"),
+            "hand": ratio("left_wrist", "left_hand", "left_elbow", "left_wrist"),
+            "toe": ratio("left_foot", "left_toe", "left_ankle", "left_foot")}
+
+
+def _along(points, fractions):
+    """Points at arc-length ``fractions`` of the polylines ``points`` ``(F, K, 3)`` (consecutive
+    duplicates take no length) → ``(F, len(fractions), 3)``."""
+    seg = np.linalg.norm(np.diff(points, axis=1), axis=-1)               # (F, K-1)
+    arc = np.concatenate([np.zeros((len(points), 1)), np.cumsum(seg, 1)], 1)
+    target = arc[:, -1:] * np.asarray(fractions)[None]                   # (F, n)
+    out = np.empty(target.shape + (3,))
+    for f in range(len(points)):
+        k = np.clip(np.searchsorted(arc[f], target[f], side="right") - 1, 0, seg.shape[1] - 1)
+        t = (target[f] - arc[f, k]) / np.maximum(seg[f, k], 1e-12)
+        out[f] = points[f, k] + np.clip(t, 0, 1)[:, None] * (points[f, k + 1] - points[f, k])
+    return out
+
+
+def complete_from_anatomy(joints, tol=1e-6):
+    """Place the synthetic33 points a motion-capture skeleton has no point of its own for, with
+    the synthetic body's rest proportions (never with any motion). ``joints`` ``(F, 33, 3)`` in
+    metres as a reader's table maps them (NaN where absent); returns a completed copy.
+
+    CMU's skeletons (BVH conversion and ASF/AMC) differ from the synthetic33 / MPI-INF-3DHP
+    points in four ways, each fixed here only where the points it needs are present:
+
+    * the root lies ~10 cm above the hip joints (the synthetic pelvis is on the hip line) and
+      the BVH's LowerBack and Neck joints have zero length: pelvis, spine … spine4 are placed on
+      the polyline hip midpoint → mapped pelvis → spine2 → spine3 → spine4 → neck (duplicates
+      take no length) at the arc-length fractions the synthetic body has on hip midpoint → neck;
+    * the clavicles start at the thorax: placed between spine4 and the shoulder at the
+      synthetic fraction;
+    * zero-length end sites: where head_top, a hand or a toe coincides with its parent (head,
+      wrist, foot), it is placed beyond it along neck → head, elbow → wrist, ankle → foot by the
+      synthetic ratio of the two bones.
+    """
+    x = np.array(joints, np.float64, copy=True)
+    if x.ndim != 3 or x.shape[1:] != (SKELETON.num_joints, 3):
+        raise ValueError(f"joints must be (F, {SKELETON.num_joints}, 3), got {x.shape}")
+    a = _rest_anatomy()
+    have = np.isfinite(x).all(-1).all(0)                                  # (33,) present in every frame
+
+    def ok(*names):
+        return all(have[J(n)] for n in names)
+
+    if ok("left_hip", "right_hip", *_SPINE_CHAIN):
+        hips = x[:, [J("left_hip"), J("right_hip")]].mean(1, keepdims=True)
+        chain = np.concatenate([hips, x[:, [J(j) for j in _SPINE_CHAIN]]], 1)
+        x[:, [J(j) for j in _SPINE_CHAIN[:-1]]] = _along(chain, a["spine"])
+    for side in ("left", "right"):
+        if ok("spine4", f"{side}_shoulder", f"{side}_clavicle"):
+            s4, sh = x[:, J("spine4")], x[:, J(f"{side}_shoulder")]
+            x[:, J(f"{side}_clavicle")] = s4 + a["clavicle"] * (sh - s4)
+    ends = [("head_top", "head", "neck", a["head_top"])]
+    for side in ("left", "right"):
+        ends += [(f"{side}_hand", f"{side}_wrist", f"{side}_elbow", a["hand"]),
+                 (f"{side}_toe", f"{side}_foot", f"{side}_ankle", a["toe"])]
+    for end, parent, grand, r in ends:
+        if ok(end, parent, grand):
+            same = np.linalg.norm(x[:, J(end)] - x[:, J(parent)], axis=-1).max() <= tol
+            if same:
+                x[:, J(end)] = x[:, J(parent)] + r * (x[:, J(parent)] - x[:, J(grand)])
+    return x
+

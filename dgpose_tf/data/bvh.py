@@ -9,6 +9,12 @@ root position channels are added to the root offset. ``End Site`` points are nam
 ``<parent>_end``. Units are the file's; :func:`to_synthetic` scales to metres either by
 ``units_per_metre`` or, by default, so that the rest skeleton (all rotations zero) is ``height``
 metres tall, because BVH files do not state their unit.
+
+CMU's conversion has zero-length joints and end sites (LowerBack, Neck, LeftShoulder,
+LeftFingerBase, Head's and the toes' end sites) and its root lies ~10 cm above the hip joints;
+mapped one to one, the head top would sit on the head, the hands on the wrists and the pelvis above
+the hips. With the CMU table, :func:`to_synthetic` therefore places those points with the
+synthetic body's proportions (:func:`dgpose_tf.data.body.complete_from_anatomy`).
 """
 
 from __future__ import annotations
@@ -157,8 +163,15 @@ def load_bvh(path) -> BVH:
     return parse_bvh(path.read_text(), str(path))
 
 
-def to_synthetic(bvh: BVH, table=None, units_per_metre=None, height=1.75):
-    """``(F, 33, 3)`` synthetic33 joints in metres (NaN where ``table`` has no entry)."""
+def to_synthetic(bvh: BVH, table=None, units_per_metre=None, height=1.75, complete=None):
+    """``(F, 33, 3)`` synthetic33 joints in metres (NaN where ``table`` has no entry).
+
+    ``complete`` (default: with the CMU table) places the points CMU's skeleton has no point of
+    its own for — the pelvis on the hip line, the spine's zero-length joints, clavicles, and the
+    zero-length end sites (head top, hands, toes) — with the synthetic body's proportions
+    (:func:`dgpose_tf.data.body.complete_from_anatomy`).
+    """
+    complete = table is None if complete is None else complete
     table = CMU_TABLE if table is None else table
     index = {n: k for k, n in enumerate(bvh.names)}
     unknown = sorted(set(table.values()) - set(index))
@@ -173,4 +186,4 @@ def to_synthetic(bvh: BVH, table=None, units_per_metre=None, height=1.75):
     for joint, name in table.items():
         if name in index:
             out[:, B.SKELETON.index(joint)] = pos[:, index[name]]
-    return out
+    return B.complete_from_anatomy(out) if complete else out
