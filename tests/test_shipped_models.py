@@ -98,8 +98,9 @@ def test_signatures_match_keras(name, batch, people, mirror_inputs, tmp_path):
         got = saved._run(sig, **inputs)
         assert set(got) == set(want), sig
         # the latent descent iterates Adam in float32: eager and graph op orders differ by
-        # rounding that the steps carry on (1e-4 relative: 0.02 px at 200 px)
-        rtol = 1e-4 if sig == "inpaint" else 1e-7
+        # rounding that the 200 steps carry on — 1.5e-4 relative (0.03 px at 200 px) seen on a
+        # CPU with AVX-512/AMX kernels, less elsewhere; 5e-4 is 0.1 px at 200 px
+        rtol = 5e-4 if sig == "inpaint" else 1e-7
         # the VUNet is ~60 convolutions deep: graph and eager float32 op orders differ by ~1e-5
         atol = 1e-4 if card["family"] == "vunet" else 1e-5
         for k in want:
