@@ -235,17 +235,16 @@ def _rest_anatomy():
     chain = np.stack([hips] + [rest[J(j)] for j in _SPINE_CHAIN])
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(chain, axis=0), axis=-1))])
 
-    def ratio(a, b, c, d):                  # |a→b| / |c→d|
-        return float(np.linalg.norm(rest[J(b)] - rest[J(a)]) /
-                     np.linalg.norm(rest[J(d)] - rest[J(c)]))
+    def dist(a, b):
+        return float(np.linalg.norm(rest[J(b)] - rest[J(a)]))
 
-    clav = ratio("left_clavicle", "spine4", "left_clavicle", "spine4")
-    clav = clav / (clav + ratio("left_clavicle", "left_shoulder", "left_clavicle", "spine4"))
+    to_spine4 = dist("left_clavicle", "spine4")
+    clav = to_spine4 / (to_spine4 + dist("left_clavicle", "left_shoulder"))
     return {"spine": arc[1:-1] / arc[-1],    # pelvis … spine4 on hip-midpoint → neck
             "clavicle": clav,                # spine4 → shoulder
-            "head_top": ratio("head", "head_top", "neck", "head"),
-            "hand": ratio("left_wrist", "left_hand", "left_elbow", "left_wrist"),
-            "toe": ratio("left_foot", "left_toe", "left_ankle", "left_foot")}
+            "head_top": dist("head", "head_top") / dist("neck", "head"),
+            "hand": dist("left_wrist", "left_hand") / dist("left_elbow", "left_wrist"),
+            "toe": dist("left_foot", "left_toe") / dist("left_ankle", "left_foot")}
 
 
 def _along(points, fractions):
@@ -254,12 +253,13 @@ def _along(points, fractions):
     seg = np.linalg.norm(np.diff(points, axis=1), axis=-1)               # (F, K-1)
     arc = np.concatenate([np.zeros((len(points), 1)), np.cumsum(seg, 1)], 1)
     target = arc[:, -1:] * np.asarray(fractions)[None]                   # (F, n)
-    out = np.empty(target.shape + (3,))
-    for f in range(len(points)):
-        k = np.clip(np.searchsorted(arc[f], target[f], side="right") - 1, 0, seg.shape[1] - 1)
-        t = (target[f] - arc[f, k]) / np.maximum(seg[f, k], 1e-12)
-        out[f] = points[f, k] + np.clip(t, 0, 1)[:, None] * (points[f, k + 1] - points[f, k])
-    return out
+    k = np.clip((arc[:, None, :] <= target[..., None]).sum(-1) - 1, 0, seg.shape[1] - 1)
+    start = np.take_along_axis(arc, k, 1)
+    length = np.take_along_axis(seg, k, 1)
+    t = np.clip((target - start) / np.maximum(length, 1e-12), 0, 1)[..., None]
+    a = np.take_along_axis(points, k[..., None], 1)
+    b = np.take_along_axis(points, k[..., None] + 1, 1)
+    return a + t * (b - a)
 
 
 def complete_from_anatomy(joints, tol=1e-6):
@@ -302,9 +302,8 @@ def complete_from_anatomy(joints, tol=1e-6):
         ends += [(f"{side}_hand", f"{side}_wrist", f"{side}_elbow", a["hand"]),
                  (f"{side}_toe", f"{side}_foot", f"{side}_ankle", a["toe"])]
     for end, parent, grand, r in ends:
-        if ok(end, parent, grand):
-            same = np.linalg.norm(x[:, J(end)] - x[:, J(parent)], axis=-1).max() <= tol
-            if same:
-                x[:, J(end)] = x[:, J(parent)] + r * (x[:, J(parent)] - x[:, J(grand)])
+        if ok(end, parent, grand) and \
+                np.linalg.norm(x[:, J(end)] - x[:, J(parent)], axis=-1).max() <= tol:
+            x[:, J(end)] = x[:, J(parent)] + r * (x[:, J(parent)] - x[:, J(grand)])
     return x
 
