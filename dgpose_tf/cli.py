@@ -394,14 +394,16 @@ def _evaluate_sequences(args):
             rec.get("learning_rate", 1.0)
         prior = args.prior_weight if args.prior_weight is not None else \
             rec.get("prior_weight", 0.5)
-        print(f"latent descent: Adam learning rate {lr:g}, prior weight {prior:g}")
+        seen = args.seen or rec.get("seen", "closest")
+        print(f"latent descent: Adam learning rate {lr:g}, prior weight {prior:g}; observed "
+              f"frames take the {seen} candidate")
         results = evaluate_clips(model, args.bvh, cameras=args.cameras, shifts=args.shifts,
-                                 steps=args.steps, lr=lr, weights=(10.0, 5.0, prior))
+                                 steps=args.steps, lr=lr, weights=(10.0, 5.0, prior), seen=seen)
         out = Path(args.out) / name
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(
             {"clips": [Path(f).name for f in args.bvh], "cameras": args.cameras,
-             "steps": args.steps, "learning_rate": lr, "prior_weight": prior,
+             "steps": args.steps, "learning_rate": lr, "prior_weight": prior, "seen": seen,
              "results": {str(k): v for k, v in results.items()}},
             indent=1))
         print(f"{name}: {len(args.bvh)} clip(s) × {args.cameras} cameras, 12 AlphaPose joints "
@@ -444,6 +446,10 @@ def _descent_args(p):
     p.add_argument("--prior-weight", type=float, default=None,
                    help="weight of the critic's prior term γd (default: the zoo entry's "
                         "recommended setting, else the thesis's 0.5)")
+    p.add_argument("--seen", choices=("closest", "mean"), default=None,
+                   help="what a frame with observed joints gets: the window candidate closest "
+                        "to them (the thesis) or the mean of the covering windows' candidates "
+                        "(default: the zoo entry's setting, else the thesis's)")
 
 
 @command("inpaint", "complete, clean and upsample 2-D pose sequences from a detector "
@@ -453,7 +459,7 @@ def _inpaint(args):
 
     inpaint_detections(args.input, args.out, args.format, args.track, args.shift, args.mode,
                        args.steps, args.model, args.threshold, args.learning_rate,
-                       args.prior_weight)
+                       args.prior_weight, args.seen)
     return 0
 
 

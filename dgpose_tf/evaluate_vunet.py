@@ -292,10 +292,6 @@ class VunetCurves:
         return every_n_steps(every, step0, measure)
 
 
-_FLIP_WITH = {"left_lower_arm": "left_hand", "right_lower_arm": "right_hand",
-              "left_lower_leg": "left_foot", "right_lower_leg": "right_foot"}
-
-
 def counterfactual_pairs(n=128, seed=TEST_SEED + 1, size=64, margin=0.05, min_pixels=12,
                          max_tries=None):
     """``n`` pairs of renders with the same 2-D pose and one crossing limb's occlusion flipped.
@@ -306,15 +302,13 @@ def counterfactual_pairs(n=128, seed=TEST_SEED + 1, size=64, margin=0.05, min_pi
     ``min_pixels`` pixels are skipped. Returns a dict of ``o_*`` (original) and ``f_*`` (flipped):
     ``image``, ``labels``; shared ``joints``, ``valid``, ``mask`` and ``limb`` (the flipped index).
     """
-    from .data.pipeline import vunet_people
-    from .data.synthetic import PARTS, Appearance, SyntheticPeople, render_batch, stack
-    from .pose.three_layer import LIMBS_25D, occlusion_labels, stick_joints
+    from .data.pipeline import DISAGREE, flip_occlusion, vunet_people
+    from .data.synthetic import Appearance, SyntheticPeople, render_batch, stack
 
     people = SyntheticPeople(size=size, seed=seed)
     rng = np.random.default_rng([seed, 7])
     out = {k: [] for k in ("o_image", "f_image", "o_labels", "f_labels", "joints", "valid",
                            "mask", "limb")}
-    thickness = size / 16
     i = 0
     max_tries = max_tries or 50 * n
     while len(out["limb"]) < n and i < max_tries:
@@ -327,21 +321,10 @@ def counterfactual_pairs(n=128, seed=TEST_SEED + 1, size=64, margin=0.05, min_pi
         if not len(cand):
             continue
         limb = int(rng.choice(cand))
-        delta = 1.0 if o["labels"][0, limb] > 0 else -1.0
-        offsets = np.zeros((1, len(PARTS)))
-        name = LIMBS_25D[limb][0]
-        offsets[0, PARTS.index(name)] = delta
-        if name in _FLIP_WITH:
-            offsets[0, PARTS.index(_FLIP_WITH[name])] = delta
-        flipped = stack(render_batch(pose[None], [app], [scene], [cam], size,
-                                     depth_offsets=offsets))
+        flipped, f_labels = flip_occlusion((pose, app, scene, cam), base, limb,
+                                           int(o["labels"][0, limb]), size, margin)
         f = vunet_people(flipped, size, "occlusion", margin)
-        uv13, valid = stick_joints(base["joints2d"][0], "synthetic33")
-        z13, _ = stick_joints(base["joints3d"][0][:, 2:], "synthetic33")
-        zoff = np.zeros(9)
-        zoff[limb] = delta
-        f_labels = occlusion_labels(uv13, z13[:, 0], size, thickness, margin, valid, zoff)
-        diff = np.abs(o["image"][0].astype(int) - f["image"][0].astype(int)).sum(-1) > 30
+        diff = np.abs(o["image"][0].astype(int) - f["image"][0].astype(int)).sum(-1) > DISAGREE
         if diff.sum() < min_pixels or (f_labels == o["labels"][0]).all():
             continue
         for k, v in (("o_image", o["image"][0]), ("f_image", f["image"][0]),
@@ -354,12 +337,16 @@ def counterfactual_pairs(n=128, seed=TEST_SEED + 1, size=64, margin=0.05, min_pi
     return {k: np.stack(v) for k, v in out.items()}
 
 
-def occlusion_order(model, pairs, threshold=30, n_boot=1000, seed=0):
+def occlusion_order(model, pairs, threshold=30, n_boot=1000, seed=0, details=False):
     """Occlusion-order accuracy: over the pixels where the two truths differ (summed absolute RGB
     difference > ``threshold``), the fraction at which the output generated for one order is
     closer (L1) to that order's render than to the other's; both directions of every pair, with
     a bootstrap 95 % interval over pairs. A model that cannot see the order scores 0.5 by
-    construction. Returns ``(accuracy, (low, high), per_pair)``."""
+    construction. Returns ``(accuracy, (low, high), per_pair)``, and with ``details`` a dict of
+    mean summed-RGB distances over those pixels (0–765): ``truth_gap`` between the two truths,
+    ``to_right`` / ``to_wrong`` from the outputs to their own / the other order's truth, and
+    ``between_outputs`` between the two outputs — how far the outputs move with the order
+    against how far their colours are off."""
     o_gen = _model_io(model, pairs["o_image"], pairs["joints"], pairs["valid"], pairs["o_labels"])
     f_gen = _model_io(model, pairs["o_image"], pairs["joints"], pairs["valid"], pairs["o_labels"],
                       pairs["joints"], pairs["valid"], pairs["f_labels"])
@@ -373,8 +360,19 @@ def occlusion_order(model, pairs, threshold=30, n_boot=1000, seed=0):
     per_pair = 0.5 * (per[0] + per[1])
     rng = np.random.default_rng(seed)
     boots = [per_pair[rng.integers(0, len(per_pair), len(per_pair))].mean() for _ in range(n_boot)]
-    return float(per_pair.mean()), (float(np.percentile(boots, 2.5)),
-                                    float(np.percentile(boots, 97.5))), per_pair
+    out = (float(per_pair.mean()), (float(np.percentile(boots, 2.5)),
+                                    float(np.percentile(boots, 97.5))), per_pair)
+    if not details:
+        return out
+    og, fg = o_gen.astype(np.int32), f_gen.astype(np.int32)
+
+    def dist(a, b):
+        return float(np.abs(a - b).sum(-1)[disagree].mean())
+
+    return out + ({"truth_gap": dist(O, F),
+                   "to_right": 0.5 * (dist(og, O) + dist(fg, F)),
+                   "to_wrong": 0.5 * (dist(og, F) + dist(fg, O)),
+                   "between_outputs": dist(og, fg)},)
 
 
 def format_vunet_table(res, name="model"):
@@ -402,23 +400,27 @@ def format_vunet_table(res, name="model"):
 def pose_space_ablation(models, n=256, n_pairs=256, seed=TEST_SEED):
     """The 2.5D claim: each arm (``{name: model}``, trained alike) scored by occlusion-order
     accuracy on :func:`counterfactual_pairs` (with its bootstrap 95 % interval), and by
-    reconstruction / transfer masked SSIM on test pairs without any crossing limb (all labels 0:
-    where the Three-Layer stickman carries nothing the 2-D one lacks) and on all pairs."""
+    reconstruction / transfer masked SSIM on all test pairs and on those whose generating
+    stickman has no crossing limb (all labels 0: where the Three-Layer stickman carries nothing
+    the 2-D one lacks) — for a reconstruction person A's, for a transfer the target pose B's
+    (A's labels do not reach the appearance crops)."""
     pairs = counterfactual_pairs(n_pairs, seed=seed + 1, size=next(iter(models.values())).image_size)
     data = test_pairs(n, seed, pairs["o_image"].shape[1])
-    plain = ~(data["a_labels"] != 0).any(1) & ~(data["b_labels"] != 0).any(1)
-    sub = {k: v[plain] for k, v in data.items()}
+    calm_a = ~(data["a_labels"] != 0).any(1)
+    calm_b = ~(data["b_labels"] != 0).any(1)
     out = {}
     for name, model in models.items():
-        acc, ci, _ = occlusion_order(model, pairs)
+        acc, ci, _, dists = occlusion_order(model, pairs, details=True)
         full = evaluate_vunet(model, data, quick=True)
-        calm = evaluate_vunet(model, sub, quick=True)
+        rec = evaluate_vunet(model, {k: v[calm_a] for k, v in data.items()}, quick=True)
+        tra = evaluate_vunet(model, {k: v[calm_b] for k, v in data.items()}, quick=True)
         out[name] = {"stickman": model.stickman, "occlusion_order": acc, "ci95": ci,
-                     "masked_ssim_no_crossing": calm["reconstruction_masked_ssim"],
-                     "transfer_masked_ssim_no_crossing": calm["transfer_masked_ssim"],
+                     "masked_ssim_no_crossing": rec["reconstruction_masked_ssim"],
+                     "transfer_masked_ssim_no_crossing": tra["transfer_masked_ssim"],
                      "masked_ssim_all": full["reconstruction_masked_ssim"],
                      "transfer_masked_ssim_all": full["transfer_masked_ssim"],
-                     "pairs": int(n_pairs), "no_crossing_pairs": int(plain.sum())}
+                     "pixel_distances": dists, "pairs": int(n_pairs),
+                     "no_crossing_pairs": [int(calm_a.sum()), int(calm_b.sum())]}
     return out
 
 
@@ -432,4 +434,11 @@ def format_ablation(rows):
                      f"{r['masked_ssim_no_crossing']:10.3f} "
                      f"{r['transfer_masked_ssim_no_crossing']:10.3f} {r['masked_ssim_all']:10.3f} "
                      f"{r['transfer_masked_ssim_all']:10.3f}")
+    lines.append("on the pixels the two orders disagree (summed RGB distance, 0–765): truths apart "
+                 "/ output to its truth / to the other order's / the two outputs apart")
+    for name, r in rows.items():
+        d = r.get("pixel_distances")
+        if d:
+            lines.append(f"  {name:24s} {d['truth_gap']:6.1f} / {d['to_right']:6.1f} / "
+                         f"{d['to_wrong']:6.1f} / {d['between_outputs']:6.1f}")
     return "\n".join(lines)

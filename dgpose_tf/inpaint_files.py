@@ -72,10 +72,11 @@ def before_after_sheet(path, before, before_skeleton, after, frames=8, size=192)
 
 def inpaint_detections(source, out, format=None, track=None, shift=8, mode="fill", steps=200,
                        model="pose_sequence_aegan_synthetic", threshold=0.05, learning_rate=None,
-                       prior_weight=None):
+                       prior_weight=None, seen=None):
     """Run the whole ``dgpose inpaint`` job (module docstring); returns the report dict.
-    ``learning_rate`` / ``prior_weight`` of the latent descent: default the zoo entry's
-    ``inpainting`` settings, or the thesis's (1.0, 0.5) for a training run."""
+    ``learning_rate`` / ``prior_weight`` of the latent descent and ``seen`` (the candidate rule
+    of frames with observed joints): default the zoo entry's ``inpainting`` settings, or the
+    thesis's (1.0, 0.5, "closest") for a training run."""
     from . import zoo
     from .data.detections import read_detections, write_detections
 
@@ -90,13 +91,15 @@ def inpaint_detections(source, out, format=None, track=None, shift=8, mode="fill
         keras_model, _ = load_run(model)
         from .models.inpainting import inpaint
         options = {"lr": 1.0 if learning_rate is None else learning_rate,
-                   "weights": (10.0, 5.0, 0.5 if prior_weight is None else prior_weight)}
+                   "weights": (10.0, 5.0, 0.5 if prior_weight is None else prior_weight),
+                   "seen": seen or "closest"}
         result = inpaint(keras_model, tr.joints, skeleton=tr.skeleton, shift=shift, steps=steps,
                          mode=mode, threshold=threshold, **options)
     else:
         result = zoo.load(model).inpaint(tr.joints, skeleton=tr.skeleton, shift=shift,
                                          steps=steps, mode=mode, threshold=threshold,
-                                         learning_rate=learning_rate, prior_weight=prior_weight)
+                                         learning_rate=learning_rate, prior_weight=prior_weight,
+                                         seen=seen)
     joints, observed = result["joints"], result["observed"]
     write_detections(out, tr, joints, observed, format=format or
                      ("npz" if Path(source).suffix == ".npz" else

@@ -316,25 +316,36 @@ class SequenceZooModel(ZooModel):
     output in any joint set (the SavedModel's ``inpaint`` signature wants the 28 joints)."""
 
     def inpaint(self, joints, visible=None, skeleton="alphapose12", shift=1, steps=200,
-                mode="refine", threshold=0.0, learning_rate=None, prior_weight=None):
+                mode="refine", threshold=0.0, learning_rate=None, prior_weight=None, seen=None):
         """``joints`` (T, J, 2|3) of ``skeleton`` in the caller's frame → ``{"joints": (T, 28, 2)
         MPI-INF-3DHP joints, "observed": (T, 28) bool}``; see
-        :func:`dgpose_tf.models.inpainting.inpaint` (the same graph). ``learning_rate`` and
-        ``prior_weight`` default to the card's ``inpainting`` settings (else the thesis's 1.0 and
-        0.5)."""
+        :func:`dgpose_tf.models.inpainting.inpaint` (the same graph). ``learning_rate``,
+        ``prior_weight`` and ``seen`` ("closest" | "mean": what a frame with observed joints
+        gets) default to the card's ``inpainting`` settings (else the thesis's 1.0, 0.5 and
+        "closest")."""
         rec = self.card.get("inpainting", {})
         lr = rec.get("learning_rate", 1.0) if learning_rate is None else learning_rate
         prior = rec.get("prior_weight", 0.5) if prior_weight is None else prior_weight
-        from .models.inpainting import InpaintingError, to_model_joints, window_starts
+        seen = rec.get("seen", "closest") if seen is None else seen
+        from .models.inpainting import (SEEN_RULES, InpaintingError, to_model_joints,
+                                        window_starts)
 
         if mode not in ("refine", "fill"):
             raise InpaintingError(f"mode must be 'refine' or 'fill', got {mode!r}")
+        if seen not in SEEN_RULES:
+            raise InpaintingError(f"seen must be one of {SEEN_RULES}, got {seen!r}")
+        extra = ()
+        if "average_seen" in self.signatures["inpaint"].structured_input_signature[1]:
+            extra = (np.bool_(seen == "mean"),)
+        elif seen != "closest":
+            raise InpaintingError(f"{self.name} version {self.card.get('version')}'s inpaint "
+                                  f"signature has the closest-candidate rule only")
         if int(steps) < 0:
             raise InpaintingError(f"steps must be ≥ 0, got {steps}")
         x, m = to_model_joints(joints, visible, skeleton, threshold)
         window_starts(len(x), shift=int(shift))
         out = self._run("inpaint", x, m, np.int32(shift), np.int32(steps),
-                        np.bool_(mode == "fill"), np.float32(lr), np.float32(prior))
+                        np.bool_(mode == "fill"), np.float32(lr), np.float32(prior), *extra)
         return {"joints": out["joints"], "observed": m > 0}
 
 

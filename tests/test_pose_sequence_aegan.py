@@ -148,6 +148,11 @@ def test_candidate_selection():
     np.testing.assert_allclose(mean[[0, 3]], out[[0, 3]])          # one window covers these
     np.testing.assert_allclose(mean[1], (0.0 + 0.1) / 2, rtol=1e-6)
     np.testing.assert_allclose(mean[2], (0.5 + 0.1) / 2, rtol=1e-6)
+    # the SavedModel's average_seen input: a boolean tensor picks the rule in the graph
+    for flag, want in ((True, mean), (False, out)):
+        got = I.select_candidates(tf.constant(y), tf.constant(x), tf.constant(mask),
+                                  tf.constant(idx), 4, seen=tf.constant(flag))
+        np.testing.assert_allclose(np.asarray(got), want)
     with pytest.raises(ValueError, match="seen"):
         I.select_candidates(tf.constant(y), tf.constant(x), tf.constant(mask),
                             tf.constant(idx), 4, seen="median")

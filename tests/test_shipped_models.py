@@ -60,7 +60,7 @@ def example_inputs(spec, batch, people=None):
     if people is not None:
         return people[name]
     if name in ("poses", "observed", "joints", "latent", "shift", "steps", "fill",
-                "learning_rate", "prior_weight"):
+                "learning_rate", "prior_weight", "average_seen"):
         # a sequence of 30 frames for inpaint (joints (T, 28, 2), observed (T, 28)); a batch of 4
         # windows for encode / score
         t = 30 if name == "joints" or (name == "observed" and spec.shape.rank == 2) else 4
@@ -71,7 +71,8 @@ def example_inputs(spec, batch, people=None):
                 "latent": lambda: rng.standard_normal(shape).astype("float32"),
                 "shift": lambda: np.int32(8), "steps": lambda: np.int32(3),
                 "fill": lambda: np.bool_(True), "learning_rate": lambda: np.float32(0.1),
-                "prior_weight": lambda: np.float32(0.5)}[name]()
+                "prior_weight": lambda: np.float32(0.5),
+                "average_seen": lambda: np.bool_(True)}[name]()
     return {"images": batch["image"], "pose_images": batch["image"],
             "appearance_images": batch["image"][::-1].copy(), "heatmaps": batch["heatmaps"],
             "target_heatmaps": batch["heatmaps"][::-1].copy(), "pose_vector": batch["pose_vector"],
@@ -231,3 +232,22 @@ def test_shipped_cards_say_whether_they_beat_the_trivial_answers(name):
     if card.get("below_trivial"):
         with pytest.warns(UserWarning, match="experimental"):
             zoo.load(name, format="keras")
+
+
+def test_sequence_entry_inpaint_takes_the_cards_candidate_rule():
+    from dgpose_tf.models.inpainting import InpaintingError
+
+    name = next(n for n in SHIPPED if zoo.info(n)["family"] == "pose_sequence_aegan")
+    model = zoo.load(name)
+    rule = model.card["inpainting"].get("seen", "closest")
+    rng = np.random.default_rng(3)
+    joints = rng.uniform(100, 300, (40, 12, 2)).astype("float32")
+    run = lambda **k: model.inpaint(joints, skeleton="alphapose12", shift=8, steps=2,
+                                    mode="refine", **k)["joints"]
+    default, closest, mean = run(), run(seen="closest"), run(seen="mean")
+    np.testing.assert_array_equal(default, {"closest": closest, "mean": mean}[rule])
+    # frames 8–23 lie in two or three windows: the rules differ there, not in frames 0–7
+    np.testing.assert_allclose(closest[:8], mean[:8], rtol=1e-5, atol=1e-3)
+    assert np.abs(closest[8:24] - mean[8:24]).max() > 1e-2
+    with pytest.raises(InpaintingError, match="seen"):
+        run(seen="median")

@@ -414,6 +414,40 @@ def test_renderer_forced_draw_order_flips_occlusion_only():
     assert (p["mask"][changed] > 0).all()
 
 
+def test_depth_offset_changes_only_the_moved_limbs_pixels():
+    # the shading follows the true depths: pulling a limb that is already in front (+1) a metre
+    # nearer changes no pixel but those the limb (or its hand/foot) covers in one of the renders
+    # — where it now also covers its own neighbours; shading by the offset depth recoloured the
+    # whole body
+    from dgpose_tf.data.pipeline import FLIP_WITH, vunet_people
+    from dgpose_tf.data.synthetic import PARTS, SyntheticPeople, render_batch
+
+    cv2 = pytest.importorskip("cv2")
+    people = SyntheticPeople(64, seed=3)
+    for i in range(40):
+        base = people.batch(i, 1)
+        labels = vunet_people(base, 64, "occlusion")["labels"][0]
+        if (labels > 0).any():
+            break
+    limb = int(np.flatnonzero(labels > 0)[0])
+    pose, app, scene, cam = people.parameters(i)
+    off = np.zeros((1, len(PARTS)))
+    name = LIMBS_25D[limb][0]
+    off[0, PARTS.index(name)] = -1.0
+    if name in FLIP_WITH:
+        off[0, PARTS.index(FLIP_WITH[name])] = -1.0
+    moved = [PARTS.index(name)] + ([PARTS.index(FLIP_WITH[name])] if name in FLIP_WITH else [])
+    s0 = render_batch(pose[None], [app], [scene], [cam], 64)[0]
+    s1 = render_batch(pose[None], [app], [scene], [cam], 64, depth_offsets=off)[0]
+    np.testing.assert_array_equal(s0.image, base["image"][0])
+    changed = (s0.image != s1.image).any(-1)
+    near = np.zeros_like(changed)                   # the moved parts, grown by the antialiasing
+    for parts in (s0.parts, s1.parts):
+        near |= np.isin(parts, moved)
+    near = cv2.dilate(near.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert changed.sum() < 100 and (changed <= near).all()
+
+
 def test_vunet_data_and_labels_rules():
     from dgpose_tf.data.pipeline import vunet_people
     from dgpose_tf.data.synthetic import LIMBS_25D as RENDER_LIMBS, SyntheticPeople
@@ -487,7 +521,55 @@ def test_evaluation_figures_and_two_d_arm_at_one_half():
     assert "transfer" in res["part_colour_error"]
     assert "copy appearance image" in format_vunet_table(res)
     pairs = counterfactual_pairs(6, size=64)
-    acc, (lo, hi), per = occlusion_order(m, pairs)
+    acc, (lo, hi), per, d = occlusion_order(m, pairs, details=True)
     # the 2-D stickman cannot tell the pair apart: both outputs are the same image, so the two
     # directions' fractions add to at most 1 (ties count for neither)
     assert acc <= 0.5 + 1e-9 and lo <= acc <= hi and per.shape == (6,)
+    assert d["between_outputs"] == 0 and d["truth_gap"] > 30
+    assert d["to_right"] + d["to_wrong"] >= d["truth_gap"] - 1e-6     # the triangle inequality
+
+
+def test_training_stops_at_stop_at_with_the_full_schedule(tmp_path):
+    # train.stop_at ends the run early while the learning rate and KL ramps still run to steps
+    # (the synthetic entries' stage 1: 3,500 of 4,000)
+    import json
+
+    from dgpose_tf import cli
+    from dgpose_tf.fit import load_run
+
+    config = {"name": "tiny_vunet", "family": "vunet",
+              "model": {"image_size": 64, "stickman": "three_layer", "box_factor": 1,
+                        "bottleneck_factor": 1, "n_filters": 8, "max_filters": 8},
+              "data": {"source": "synthetic", "seed": 1, "size": 64},
+              "loss": {"kind": "l1_ssim"},
+              "train": {"steps": 8, "stop_at": 3, "lr_decay_begin": 1, "steps_per_epoch": 3,
+                        "batch_size": 2},
+              "seed": 0, "output": str(tmp_path / "run")}
+    path = tmp_path / "tiny_vunet.json"
+    path.write_text(json.dumps(config))
+    assert cli.main(["train", str(path)]) == 0
+    model, _ = load_run(tmp_path / "run")
+    ckpts = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("ckpt-*.index"))
+    assert ckpts[-1] == "ckpt-3.index"
+    model.compile(steps=8, lr_decay_begin=1)
+    lr, _ = model.schedules(3)
+    assert abs(float(lr) - 1e-3 * 5 / 7) < 1e-9            # the 8-step schedule at step 3
+    config["train"]["stop_at"] = 9
+    path.write_text(json.dumps(config))
+    assert cli.main(["train", str(path), "--restart"]) == 2       # named before anything runs
+
+
+def test_pose_space_ablation_rows_and_table():
+    from dgpose_tf.evaluate_vunet import format_ablation, pose_space_ablation
+
+    arms = {"three": tiny("three_layer", image_size=64), "flat": tiny("2d", image_size=64)}
+    rows = pose_space_ablation(arms, n=24, n_pairs=4)
+    for name, r in rows.items():
+        a, b = r["no_crossing_pairs"]
+        assert 0 < a < 24 and 0 < b < 24           # ~16 % of people have no ±1 limb
+        assert r["ci95"][0] <= r["occlusion_order"] <= r["ci95"][1]
+        assert np.isfinite([r["masked_ssim_no_crossing"], r["transfer_masked_ssim_no_crossing"],
+                            r["masked_ssim_all"], r["transfer_masked_ssim_all"]]).all()
+    assert rows["flat"]["pixel_distances"]["between_outputs"] == 0
+    table = format_ablation(rows)
+    assert "three" in table and "flat" in table and "truths apart" in table

@@ -161,15 +161,17 @@ def publish_sequences(model, config, run_dir, name=None, repo=REPO, experimental
     # motion); the thesis's procedure is recorded beside it
     rec = card.get("inpainting", {})
     lr, prior = rec.get("learning_rate", 1.0), rec.get("prior_weight", 0.5)
+    seen = rec.get("seen", "closest")
     results = es.evaluate_motion(model, clips, cameras=cameras, shifts=(8,), modes=("fill",),
-                                 lr=lr, weights=(10.0, 5.0, prior))
+                                 lr=lr, weights=(10.0, 5.0, prior), seen=seen)
     failed = es.below_trivial(results)
-    print(f"latent descent: learning rate {lr:g}, prior weight {prior:g}")
+    print(f"latent descent: learning rate {lr:g}, prior weight {prior:g}; observed frames take "
+          f"the {seen} candidate")
     print(es.format_clip_table(results))
     thesis = results
-    if (lr, prior) != (1.0, 0.5):
+    if (lr, prior, seen) != (1.0, 0.5, "closest"):
         thesis = es.evaluate_motion(model, clips, cameras=cameras, shifts=(8,), modes=("fill",))
-        print("the thesis's procedure (learning rate 1, prior weight 0.5):")
+        print("the thesis's procedure (learning rate 1, prior weight 0.5, closest candidate):")
         print(es.format_clip_table(thesis))
     print(f"evaluated {name} on {sequences} synthetic test sequences (seed {TEST_SEED}, ≤ {frames} "
           f"frames) × {cameras} camera(s) in "
@@ -193,7 +195,7 @@ def publish_sequences(model, config, run_dir, name=None, repo=REPO, experimental
     keep = {k: v for k, v in card.get("metrics", {}).items() if k == "real_motion_cmu"}
     card["metrics"] = {**keep, "synthetic_test_motion": {
         "sequences": sequences, "cameras": cameras, "frames": frames, "seed": TEST_SEED,
-        "learning_rate": lr, "prior_weight": prior,
+        "learning_rate": lr, "prior_weight": prior, "seen": seen,
         "results": {str(k): v for k, v in results.items()}, "below_trivial": failed,
         "thesis_procedure": {str(k): v for k, v in thesis.items()}},
         "command": f"python training/publish.py {run_dir} (gate); real motion: dgpose evaluate "
@@ -214,8 +216,8 @@ def publish_vunet(model, config, run_dir, name=None, repo=REPO, experimental=Fal
                   twin=None, pairs=256, pose_model=None):
     """The VUNet's publish: reconstruction and transfer on ``n`` synthetic test pairs (appearances
     no training run saw) must beat the flat-colour and copy-the-appearance-image answers; with
-    ``twin`` (another VUNet run trained alike on another stickman) the pose-space ablation on
-    ``pairs`` counterfactual pairs goes into the card too."""
+    ``twin`` (another VUNet run trained alike on another stickman, or a list of them) the
+    pose-space ablation on ``pairs`` counterfactual pairs goes into the card too."""
     from dgpose_tf import zoo
     from dgpose_tf.evaluate_vunet import (TEST_SEED, evaluate_vunet, example_sheet,
                                           format_ablation, format_vunet_table,
@@ -238,10 +240,13 @@ def publish_vunet(model, config, run_dir, name=None, repo=REPO, experimental=Fal
         raise BelowTrivialError(f"not published: {name} does not beat the answer that needs no "
                                 f"model on {', '.join(failed)}; nothing was written")
     ablation = None
-    if twin is not None:
-        twin_model, twin_cfg = load_run(twin)
-        ablation = pose_space_ablation({name: model, twin_cfg["name"]: twin_model}, n=n,
-                                       n_pairs=pairs)
+    twins = [twin] if isinstance(twin, (str, Path)) else list(twin or ())
+    arms = {name: model}
+    for t in twins:
+        twin_model, twin_cfg = load_run(t)
+        arms[twin_cfg["name"]] = twin_model
+    if twins:
+        ablation = pose_space_ablation(arms, n=n, n_pairs=pairs)
         print(format_ablation(ablation))
     print(f"evaluated {name} on {n} test pairs in {time.perf_counter() - t0:.0f} s")
     shown = repo / "zoo" / "figures" / name
@@ -267,7 +272,7 @@ def publish_vunet(model, config, run_dir, name=None, repo=REPO, experimental=Fal
                        "pictures": f"zoo/figures/{name}/"}
     if ablation is not None:
         card["metrics"]["pose_space_ablation"] = ablation
-        card["metrics"]["ablation_command"] = (f"dgpose evaluate {name} {twin_cfg['name']} "
+        card["metrics"]["ablation_command"] = (f"dgpose evaluate {' '.join(arms)} "
                                                f"--occlusion-order --pairs {pairs} --n {n}")
     card.pop("below_trivial", None)
     if failed:
@@ -392,7 +397,8 @@ if __name__ == "__main__":
                    help="publish a model that does not beat every trivial answer, marked as "
                         "experimental: the card lists the failing figures (`below_trivial`) "
                         "and zoo.load warns; without it such a model is refused")
-    p.add_argument("--twin", help="VUNet: a run trained alike on another stickman, for the "
-                                  "pose-space ablation in the card")
+    p.add_argument("--twin", nargs="+", help="VUNet: runs trained alike on other stickmen "
+                                             "(2-D, 2-D + depth), for the pose-space ablation "
+                                             "in the card")
     a = p.parse_args()
     publish(a.run, a.name, a.n, a.pose_model, experimental=a.experimental, twin=a.twin)

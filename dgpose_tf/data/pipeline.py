@@ -329,6 +329,44 @@ def vunet_people(batch, size, rule="occlusion", margin=0.05, thickness=None, bac
             "mask": batch["mask"], "appearance_id": batch["appearance_id"]}
 
 
+# a flipped lower limb carries its hand or foot (the renderer draws them as parts of their own)
+FLIP_WITH = {"left_lower_arm": "left_hand", "right_lower_arm": "right_hand",
+             "left_lower_leg": "left_foot", "right_lower_leg": "right_foot"}
+#: summed absolute RGB difference (0–255 scale) above which two renders disagree at a pixel
+DISAGREE = 30
+
+
+def flip_occlusion(param, sample, limb, label, size, margin=0.05, thickness=None):
+    """The counterfactual of one person: limb ``limb`` (an index of ``LIMBS_25D``, labelled
+    ``label`` = ±1 by the occlusion rule) drawn 1 m farther (+1 → behind) or nearer (−1 → in
+    front) with its hand or foot — the same 2-D joints and shading, the other occlusion order.
+
+    ``param``: the person's ``(pose, appearance, scene, camera)``; ``sample``: its render as a
+    one-person :func:`~dgpose_tf.data.synthetic.stack` dict. Returns ``(render, labels)``: the
+    flipped render (a one-person stack dict) and its 8 limb labels by the occlusion rule with the
+    same depth offset (``thickness`` px, default size/16; ``margin`` metres)."""
+    from ..pose.three_layer import LIMBS_25D, occlusion_labels, stick_joints
+    from .synthetic import PARTS, render_batch, stack
+
+    if label not in (-1, 1):
+        raise ValueError(f"only a limb labelled ±1 has an occlusion order to flip, got {label}")
+    pose, app, scene, cam = param
+    delta = 1.0 if label > 0 else -1.0
+    offsets = np.zeros((1, len(PARTS)))
+    name = LIMBS_25D[limb][0]
+    offsets[0, PARTS.index(name)] = delta
+    if name in FLIP_WITH:
+        offsets[0, PARTS.index(FLIP_WITH[name])] = delta
+    flipped = stack(render_batch(np.asarray(pose)[None], [app], [scene], [cam], size,
+                                 depth_offsets=offsets))
+    uv13, valid = stick_joints(sample["joints2d"][0], "synthetic33")
+    z13, _ = stick_joints(sample["joints3d"][0][:, 2:], "synthetic33")
+    zoff = np.zeros(9)
+    zoff[limb] = delta
+    thickness = size / 16 if thickness is None else thickness
+    return flipped, occlusion_labels(uv13, z13[:, 0], size, thickness, margin, valid, zoff)
+
+
 def vunet_dataset(n=None, batch_size=8, size=64, seed=0, start=0, rule="occlusion",
                   margin=0.05, background="grey", stride=None):
     """Batches of synthetic people for the VUNet family (see :func:`vunet_people`): ``image``

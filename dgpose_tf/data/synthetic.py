@@ -431,6 +431,13 @@ def render_batch(poses, appearances, scenes, cameras, size=64, roots=None, super
         z = cam[i, :, 2]
         app = appearances[i]
         prims = _primitives(app, z, scale / z[_J("pelvis")])
+        # the shading follows the true depths: an offset changes the draw order only, so the
+        # counterfactual render differs from the original exactly where the flipped limb
+        # overlaps another part (shading by the offset depth recoloured the whole limb, and
+        # through the near/far range the whole body)
+        true_depth = np.zeros(len(PARTS), np.float32)
+        for part, _, _, _, d in prims:
+            true_depth[part] = d
         if depth_offsets is not None:
             prims = [(part, kind, pts, rad, d + float(depth_offsets[i][part]))
                      for part, kind, pts, rad, d in prims]
@@ -438,11 +445,11 @@ def render_batch(poses, appearances, scenes, cameras, size=64, roots=None, super
         ip = np.rint((np.concatenate([uv, hair[None]]) + 0.5) * k - k / (2 * supersample))
         label_ss = _draw_labels(prims, ip.astype(np.int64), size, supersample)
         table, code = _appearance_tables(app, size * supersample)
-        depth = np.zeros(len(PARTS), np.float32)
+        depth = np.zeros(len(PARTS), np.float32)     # drawing depths: joint visibility below
         for part, _, _, _, d in prims:
             depth[part] = d
-        near, far = depth[depth > 0].min(), depth[depth > 0].max()
-        shade = 1.0 - 0.25 * (depth - near) / max(far - near, 1e-6)
+        near, far = true_depth[true_depth > 0].min(), true_depth[true_depth > 0].max()
+        shade = 1.0 - 0.25 * (true_depth - near) / max(far - near, 1e-6)
         lut = np.zeros((256, 1, 3), np.uint8)   # part·4 + code < 256 (18 parts)
         lut[:len(table), 0] = np.clip(table * np.repeat(shade, 4)[:, None] + 0.5, 0, 255)
         idx = (label_ss << 2) | code

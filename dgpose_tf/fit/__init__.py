@@ -77,7 +77,7 @@ _TOP = {"name": str, "family": str, "about": str, "model": dict, "data": dict, "
         "seed": int, "output": str, "runs": list, "mapper": dict, "pose_warmup": dict,
         "loss": dict}
 _POSITIVE = ("steps_per_epoch", "batch_size", "eval_every", "eval_n", "checkpoint_every",
-             "keep_checkpoints", "critic_steps")
+             "keep_checkpoints", "critic_steps", "stop_at")
 _COUNTS = ("kl_warmup", "lr_decay_begin", "init_sequences", "threads")
 _RATES = ("learning_rate", "d_learning_rate")
 _NUMBERS = ("beta_1", "beta_2", "weight_decay", "alpha", "gamma", "gp_weight", "kl_beta",
@@ -142,6 +142,9 @@ def check_config(config, path="config"):
                 "'default', 'mirrored' or 'multiworker'"
         if bad:
             raise ValueError(f"{path}: train.{key} must be {bad}, got {value!r}")
+    if "stop_at" in train and config.get("family") != "vunet":
+        raise ValueError(f"{path}: train.stop_at is read by the vunet family only (its schedules "
+                         f"run to train.steps); set train.steps for {config.get('family')}")
     for key in ("beta_1", "beta_2", "label_smoothing"):
         if key in train and not train[key] < 1:
             raise ValueError(f"{path}: train.{key} must be below 1, got {train[key]!r}")

@@ -14,7 +14,8 @@ labels, ``rule``, ``margin`` in the 3-D units, ``frame``; see :func:`vunet_train
 ``loss``: ``kind`` "vgg16" | "vgg19" | "l1_ssim", ``weights`` (the VGG file; also
 ``$DGPOSE_VGG_WEIGHTS``), ``fallback`` ("l1_ssim" or null to require the file), ``scale`` (5),
 ``tap_weights`` (one per term: the pixel L1, then each VGG tap; the reference's are all 1);
-``train``: ``steps`` (the reference's ``lr_decay_end``), ``lr_decay_begin``, ``steps_per_epoch``,
+``train``: ``steps`` (the reference's ``lr_decay_end``), ``stop_at`` (end the run at this step, the
+schedules unchanged), ``lr_decay_begin``, ``steps_per_epoch``,
 ``batch_size``, ``learning_rate``, ``beta_1``, ``beta_2``, ``kl_ramp``, ``kl_max`` (the KL weight
 the ramp ends at; the reference's 1), ``init_weights`` (a ``.weights.h5`` to start from instead of
 the data-dependent initialisation — a warm start), ``posterior_noise_ramp`` (see
@@ -49,7 +50,12 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
     run = start_run(config, strategy, output, **run_options)
     out, strat = run
     total = int(steps or train["steps"])
-    per_epoch = int(min(total, train.get("steps_per_epoch", 250)))
+    # ``train.stop_at``: end the run there while the schedules still run to ``steps`` (the
+    # synthetic entries' stage 1 stopped at 3,500 of 4,000)
+    stop = int(train.get("stop_at") or total)
+    if not 0 < stop <= total:
+        raise ValueError(f"train.stop_at must be in 1 … train.steps ({total}), got {stop}")
+    per_epoch = int(min(stop, train.get("steps_per_epoch", 250)))
     batch = int(train.get("batch_size", 8))
     loss_cfg = config.get("loss", {})
     weights = loss_cfg.get("weights") or os.environ.get("DGPOSE_VGG_WEIGHTS")
@@ -91,14 +97,15 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
         # the reference's data-dependent initialisation, on the whole first global batch (every
         # worker alike, as one process would); a warm start (the card says so) skips it
         model.data_init(next(iter(vunet_training_data(data, batch, size).map(prepared))))
-    print(f"vunet ({model.stickman} stickman, {size}²): {total} steps of batch {batch}, "
+    print(f"vunet ({model.stickman} stickman, {size}²): "
+          f"{total if stop == total else f'{stop} of {total}'} steps of batch {batch}, "
           f"perceptual loss {perceptual.kind}, "
           f"{sum(int(tf.size(v)) for v in model.trainable_variables):,} parameters")
     callbacks = standard_callbacks(out)
     if train.get("eval_every"):
         callbacks.append(VunetCurves(out, int(train["eval_every"]), int(train.get("eval_n", 64)),
                                      batch, size, data.get("rule", "occlusion"), step0=done))
-    fit_steps(model, config, run, batches, total, per_epoch, callbacks, batch)
+    fit_steps(model, config, run, batches, stop, per_epoch, callbacks, batch)
     path = Path(out) / "vunet.weights.h5"
     model.save_weights(str(path))
     print(f"saved {path}")

@@ -256,13 +256,14 @@ def inpaint_graph(model, joints, observed, shift, steps, fill, chunk=CHUNK, unse
     the card's descent), gap error in head sizes for 0.25 / 0.5 / 1 s gaps: "two_rate" 0.205 /
     0.289 / 0.642, "average" 0.196 / 0.318 / 0.702, "context" 0.295 / 0.454 / 0.775; PCHIP +
     Savitzky–Golay + ridge 0.268 / 0.360 / 0.660. ``seen``: what a frame with observed joints
-    gets (:func:`select_candidates`). ``options`` go to :func:`optimise_windows`."""
+    gets (:func:`select_candidates`; a scalar boolean tensor chooses in the graph, True for
+    ``"mean"`` — the SavedModel's ``average_seen`` input). ``options`` go to
+    :func:`optimise_windows`."""
     import tensorflow as tf
 
     if unseen not in GAP_RULES:
         raise ValueError(f"unseen must be one of {GAP_RULES}, got {unseen!r}")
-    if seen not in SEEN_RULES:
-        raise ValueError(f"seen must be one of {SEEN_RULES}, got {seen!r}")
+    _check_seen(seen)
     joints = tf.convert_to_tensor(joints, tf.float32)
     observed = tf.cast(tf.convert_to_tensor(observed), tf.float32)
     rule = "average" if unseen == "two_rate" else unseen
@@ -294,6 +295,14 @@ SEEN_RULES = ("closest", "mean")               # select_candidates
 GAP_RULES = UNSEEN_RULES + ("two_rate",)       # inpaint_graph
 
 
+def _check_seen(seen):
+    """``seen`` is a rule name or a scalar boolean tensor (True: ``"mean"``)."""
+    if isinstance(seen, str) or not hasattr(seen, "dtype"):
+        if seen not in SEEN_RULES:
+            raise ValueError(f"seen must be one of {SEEN_RULES} (or a boolean tensor, True for "
+                             f"'mean'), got {seen!r}")
+
+
 def select_candidates(y, x, mask, idx, length, unseen="average", seen="closest"):
     """Per frame, the candidate closest (MPJPE over the frame's observed joints) to the input
     (§6, ``seen="closest"``): ``y`` (N, F, J, 2) windows' outputs, ``x`` (N, F, J, 2) and
@@ -323,8 +332,7 @@ def select_candidates(y, x, mask, idx, length, unseen="average", seen="closest")
 
     if unseen not in UNSEEN_RULES:
         raise ValueError(f"unseen must be one of {UNSEEN_RULES}, got {unseen!r}")
-    if seen not in SEEN_RULES:
-        raise ValueError(f"seen must be one of {SEEN_RULES}, got {seen!r}")
+    _check_seen(seen)
     d = tf.sqrt(tf.reduce_sum(tf.square(y - x), -1) + 1e-12)                  # (N, F, J)
     n_seen = tf.reduce_sum(mask, -1)
     cost = tf.reduce_sum(d * mask, -1) / tf.maximum(n_seen, 1.0)
@@ -343,7 +351,12 @@ def select_candidates(y, x, mask, idx, length, unseen="average", seen="closest")
     choice = tf.math.unsorted_segment_min(pick, frame, length)                # (length,)
     chosen = tf.gather(flat_y, choice)
     frame_seen = tf.math.unsorted_segment_max(tf.reshape(n_seen, [-1]), frame, length) > 0
-    answer = tf.math.unsorted_segment_mean(flat_y, frame, length) if seen == "mean" else chosen
+    if isinstance(seen, str):
+        answer = tf.math.unsorted_segment_mean(flat_y, frame, length) if seen == "mean" \
+            else chosen
+    else:                       # a boolean tensor (the SavedModel's ``average_seen`` input)
+        answer = tf.where(tf.cast(seen, tf.bool),
+                          tf.math.unsorted_segment_mean(flat_y, frame, length), chosen)
     if unseen == "context":
         return tf.where(frame_seen[:, None, None], answer, chosen)
     # distance of each window position to the nearest position its window observed

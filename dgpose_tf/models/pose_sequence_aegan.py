@@ -492,16 +492,19 @@ class PoseSequenceAEGAN(keras.Model):
     def serving_endpoints(self):
         """``encode``, ``generate``, ``score`` and ``inpaint`` (a fixed-step latent descent in the
         graph over every window of one sequence; :mod:`dgpose_tf.models.inpainting`; its Adam
-        ``learning_rate`` and the prior weight γd are inputs — the thesis's are 1.0 and 0.5)."""
+        ``learning_rate`` and the prior weight γd are inputs — the thesis's are 1.0 and 0.5 —
+        and ``average_seen``: False for the thesis's closest candidate per observed frame, True
+        for the mean of the covering windows' candidates, ``select_candidates(seen=…)``)."""
         import tensorflow as tf
 
         from .inpainting import inpaint_graph
 
         seq = lambda name: tf.TensorSpec((None, FRAMES, JOINTS, 2), tf.float32, name)
 
-        def inpaint(joints, observed, shift, steps, fill, learning_rate, prior_weight):
+        def inpaint(joints, observed, shift, steps, fill, learning_rate, prior_weight,
+                    average_seen):
             return inpaint_graph(self, joints, observed, shift, steps, fill, lr=learning_rate,
-                                 weights=(10.0, 5.0, prior_weight))
+                                 weights=(10.0, 5.0, prior_weight), seen=average_seen)
 
         return {
             "encode": (lambda poses, observed: {"latent": self.encode(poses, observed)},
@@ -516,7 +519,8 @@ class PoseSequenceAEGAN(keras.Model):
                                   tf.TensorSpec((), tf.int32, "steps"),
                                   tf.TensorSpec((), tf.bool, "fill"),
                                   tf.TensorSpec((), tf.float32, "learning_rate"),
-                                  tf.TensorSpec((), tf.float32, "prior_weight")]),
+                                  tf.TensorSpec((), tf.float32, "prior_weight"),
+                                  tf.TensorSpec((), tf.bool, "average_seen")]),
         }
 
 
