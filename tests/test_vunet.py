@@ -557,6 +557,7 @@ def test_training_stops_at_stop_at_with_the_full_schedule(tmp_path):
     config["train"]["stop_at"] = 9
     path.write_text(json.dumps(config))
     assert cli.main(["train", str(path), "--restart"]) == 2       # named before anything runs
+    assert (tmp_path / "run" / "checkpoints" / "ckpt-3.index").exists()   # the run is kept
 
 
 def test_pose_space_ablation_rows_and_table():

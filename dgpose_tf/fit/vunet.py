@@ -47,14 +47,15 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
     from ..models.perceptual import build_perceptual
     from ..models.vunet import VUNet
 
-    run = start_run(config, strategy, output, **run_options)
-    out, strat = run
     total = int(steps or train["steps"])
     # ``train.stop_at``: end the run there while the schedules still run to ``steps`` (the
-    # synthetic entries' stage 1 stopped at 3,500 of 4,000)
+    # synthetic entries' stage 1 stopped at 3,500 of 4,000); checked before the run folder is
+    # touched
     stop = int(train.get("stop_at") or total)
     if not 0 < stop <= total:
         raise ValueError(f"train.stop_at must be in 1 … train.steps ({total}), got {stop}")
+    run = start_run(config, strategy, output, **run_options)
+    out, strat = run
     per_epoch = int(min(stop, train.get("steps_per_epoch", 250)))
     batch = int(train.get("batch_size", 8))
     loss_cfg = config.get("loss", {})
