@@ -337,9 +337,10 @@ def counterfactual_pairs(n=128, seed=TEST_SEED + 1, size=64, margin=0.05, min_pi
     return {k: np.stack(v) for k, v in out.items()}
 
 
-def occlusion_order(model, pairs, threshold=30, n_boot=1000, seed=0, details=False):
+def occlusion_order(model, pairs, threshold=None, n_boot=1000, seed=0, details=False):
     """Occlusion-order accuracy: over the pixels where the two truths differ (summed absolute RGB
-    difference > ``threshold``), the fraction at which the output generated for one order is
+    difference > ``threshold``, default :data:`~dgpose_tf.data.pipeline.DISAGREE` — the rule
+    the pairs were drawn by), the fraction at which the output generated for one order is
     closer (L1) to that order's render than to the other's; both directions of every pair, with
     a bootstrap 95 % interval over pairs. A model that cannot see the order scores 0.5 by
     construction. Returns ``(accuracy, (low, high), per_pair)``, and with ``details`` a dict of
@@ -350,6 +351,9 @@ def occlusion_order(model, pairs, threshold=30, n_boot=1000, seed=0, details=Fal
     o_gen = _model_io(model, pairs["o_image"], pairs["joints"], pairs["valid"], pairs["o_labels"])
     f_gen = _model_io(model, pairs["o_image"], pairs["joints"], pairs["valid"], pairs["o_labels"],
                       pairs["joints"], pairs["valid"], pairs["f_labels"])
+    from .data.pipeline import DISAGREE
+
+    threshold = DISAGREE if threshold is None else threshold
     O, F = pairs["o_image"].astype(np.int32), pairs["f_image"].astype(np.int32)
     disagree = np.abs(O - F).sum(-1) > threshold
     per = []
