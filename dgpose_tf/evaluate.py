@@ -21,6 +21,11 @@ Model figures and the trivial answer each is judged against (:data:`TRIVIAL`):
   masked by the true person mask of that render. Semi-DGPose transfers indirectly (y from B's
   image, z from A's); Conditional-DGPose takes A's image and heatmaps and B's heatmaps. Trivial
   answer: **copy A's image unchanged**.
+* **Where the whole-image SSIM is lost** (no trivial answer; :func:`ssim_split`):
+  ``*_ssim_true_background`` is the SSIM the model would score with the true background pasted
+  around its person (outside the true person mask), ``*_ssim_true_person`` with the true person
+  pasted into its background. The background is most of the image, and the copied appearance
+  image has it exactly (the truth of a transfer is drawn in A's scene).
 * With a ``pose_model`` (a Semi-DGPose: the zoo's pose estimator), **pose fidelity** of generated
   images: PCK@0.5 of the poses it finds on reconstructions (against the input's pose) and on
   transfers (against B's pose), next to its PCK on the true renders (``pose_model_pck@0.5``).
@@ -52,8 +57,8 @@ from .data.pipeline import synthetic_dataset
 from .pose.draw import draw_skeleton, image_grid, line_plot
 
 __all__ = ["TEST_SEED", "VALIDATION_SEED", "TRAIN_SEED", "TRIVIAL", "synthetic_test_set",
-           "mean_pose", "trivial_answers", "evaluate", "below_trivial", "format_table",
-           "to_unit", "to_uint8"]
+           "mean_pose", "trivial_answers", "ssim_split", "evaluate", "below_trivial",
+           "format_table", "to_unit", "to_uint8"]
 
 TEST_SEED = 987_654
 VALIDATION_SEED = 555_555
@@ -150,12 +155,26 @@ def _pck_figures(pred, data, prefix="", target=""):
     return out, curve
 
 
-def _image_figures(out, ref, mask, prefix):
-    """SSIM, PSNR, masked SSIM and masked L1 of images in [0, 1] (means over the images)."""
-    return {f"{prefix}ssim": float(np.mean(metrics.ssim(out, ref, 1.0))),
+def ssim_split(out, ref, mask):
+    """Where a whole-image SSIM is lost: ``(with the true background, with the true person)`` —
+    the mean SSIM of ``out`` with everything outside the person ``mask`` replaced by ``ref``, and
+    with everything inside it replaced by ``ref``. Images in [0, 1]."""
+    inside = np.asarray(mask, bool)[..., None]
+    return (float(np.mean(metrics.ssim(np.where(inside, out, ref), ref, 1.0))),
+            float(np.mean(metrics.ssim(np.where(inside, ref, out), ref, 1.0))))
+
+
+def _image_figures(out, ref, mask, prefix, split=False):
+    """SSIM, PSNR, masked SSIM and masked L1 of images in [0, 1] (means over the images); with
+    ``split``, also :func:`ssim_split`'s two figures."""
+    figs = {f"{prefix}ssim": float(np.mean(metrics.ssim(out, ref, 1.0))),
             f"{prefix}psnr": float(np.mean(metrics.psnr(out, ref, 1.0))),
             f"{prefix}masked_ssim": float(np.nanmean(metrics.masked_ssim(out, ref, mask, 1.0))),
             f"{prefix}masked_l1": float(np.nanmean(metrics.masked_l1(out, ref, mask)))}
+    if split:
+        figs[f"{prefix}ssim_true_background"], figs[f"{prefix}ssim_true_person"] = \
+            ssim_split(out, ref, mask)
+    return figs
 
 
 def flat_colour(images):
@@ -249,8 +268,9 @@ def evaluate(model, n=1000, seed=TEST_SEED, out_dir=None, name=None, pose_model=
             swapped = _batched(model.generate, data["transfer_pose_vector"], z)
             same = _batched(model.generate, data["pose_vector"], z)
     target = data["transfer_target"].astype(np.float32) / 255.0
-    results.update(_image_figures(to_unit(rec), x_unit, data["mask"], "reconstruction_"))
-    results.update(_image_figures(to_unit(trans), target, data["transfer_mask"], "transfer_"))
+    results.update(_image_figures(to_unit(rec), x_unit, data["mask"], "reconstruction_", True))
+    results.update(_image_figures(to_unit(trans), target, data["transfer_mask"], "transfer_",
+                                  True))
     if swapped is not None:
         results["pose_swap_change"] = float(np.mean(metrics.masked_l1(
             to_unit(swapped), to_unit(same), _swap_region(data))))

@@ -401,30 +401,62 @@ def format_vunet_table(res, name="model"):
     return "\n".join(lines)
 
 
+def paired_difference(a, b, n_boot=1000, seed=0):
+    """Mean of the per-sample differences ``a − b`` (samples where both are finite) and its 95 %
+    percentile-bootstrap interval (``scipy.stats.bootstrap``, resampling the pairs):
+    ``(mean, (low, high))``."""
+    from scipy.stats import bootstrap
+
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    d = d[np.isfinite(d)]
+    if len(d) < 2:
+        return float(d.mean()) if len(d) else float("nan"), (float("nan"), float("nan"))
+    ci = bootstrap((d,), np.mean, n_resamples=n_boot, confidence_level=0.95,
+                   method="percentile", random_state=np.random.default_rng(seed)).confidence_interval
+    return float(d.mean()), (float(ci.low), float(ci.high))
+
+
 def pose_space_ablation(models, n=256, n_pairs=256, seed=TEST_SEED):
     """The 2.5D claim: each arm (``{name: model}``, trained alike) scored by occlusion-order
     accuracy on :func:`counterfactual_pairs` (with its bootstrap 95 % interval), and by
     reconstruction / transfer masked SSIM on all test pairs and on those whose generating
     stickman has no crossing limb (all labels 0: where the Three-Layer stickman carries nothing
     the 2-D one lacks) — for a reconstruction person A's, for a transfer the target pose B's
-    (A's labels do not reach the appearance crops)."""
+    (A's labels do not reach the appearance crops). Every arm after the first also gets
+    ``vs_first``: its no-crossing masked SSIMs minus the first arm's on the same pairs, with
+    paired bootstrap 95 % intervals (:func:`paired_difference`) — "no loss elsewhere" measured."""
     pairs = counterfactual_pairs(n_pairs, seed=seed + 1, size=next(iter(models.values())).image_size)
     data = test_pairs(n, seed, pairs["o_image"].shape[1])
     calm_a = ~(data["a_labels"] != 0).any(1)
     calm_b = ~(data["b_labels"] != 0).any(1)
-    out = {}
+
+    def per_pair(pred, truth, mask):
+        return metrics.masked_ssim(pred.astype(np.float32) / 255.0,
+                                   truth.astype(np.float32) / 255.0, mask, 1.0)
+
+    out, first = {}, None
     for name, model in models.items():
         acc, ci, _, dists = occlusion_order(model, pairs, details=True)
-        full = evaluate_vunet(model, data, quick=True)
-        rec = evaluate_vunet(model, {k: v[calm_a] for k, v in data.items()}, quick=True)
-        tra = evaluate_vunet(model, {k: v[calm_b] for k, v in data.items()}, quick=True)
+        rec = per_pair(_model_io(model, data["a_image"], data["a_joints"], data["a_valid"],
+                                 data["a_labels"]), data["a_image"], data["a_mask"])
+        tra = per_pair(_model_io(model, data["a_image"], data["a_joints"], data["a_valid"],
+                                 data["a_labels"], data["b_joints"], data["b_valid"],
+                                 data["b_labels"]), data["t_image"], data["t_mask"])
         out[name] = {"stickman": model.stickman, "occlusion_order": acc, "ci95": ci,
-                     "masked_ssim_no_crossing": rec["reconstruction_masked_ssim"],
-                     "transfer_masked_ssim_no_crossing": tra["transfer_masked_ssim"],
-                     "masked_ssim_all": full["reconstruction_masked_ssim"],
-                     "transfer_masked_ssim_all": full["transfer_masked_ssim"],
+                     "masked_ssim_no_crossing": float(np.nanmean(rec[calm_a])),
+                     "transfer_masked_ssim_no_crossing": float(np.nanmean(tra[calm_b])),
+                     "masked_ssim_all": float(np.nanmean(rec)),
+                     "transfer_masked_ssim_all": float(np.nanmean(tra)),
                      "pixel_distances": dists, "pairs": int(n_pairs),
                      "no_crossing_pairs": [int(calm_a.sum()), int(calm_b.sum())]}
+        if first is None:
+            first = (name, rec, tra)
+            continue
+        (d_rec, ci_rec), (d_tra, ci_tra) = (paired_difference(rec[calm_a], first[1][calm_a]),
+                                            paired_difference(tra[calm_b], first[2][calm_b]))
+        out[name]["vs_first"] = {"reference": first[0],
+                                 "masked_ssim_no_crossing": [d_rec, list(ci_rec)],
+                                 "transfer_masked_ssim_no_crossing": [d_tra, list(ci_tra)]}
     return out
 
 
@@ -438,6 +470,16 @@ def format_ablation(rows):
                      f"{r['masked_ssim_no_crossing']:10.3f} "
                      f"{r['transfer_masked_ssim_no_crossing']:10.3f} {r['masked_ssim_all']:10.3f} "
                      f"{r['transfer_masked_ssim_all']:10.3f}")
+    paired = {name: r["vs_first"] for name, r in rows.items() if "vs_first" in r}
+    if paired:
+        ref = next(iter(paired.values()))["reference"]
+        lines.append(f"masked SSIM minus {ref}'s on the same no-crossing pairs (paired, 95 % "
+                     "bootstrap interval): reconstruction / transfer")
+        for name, v in paired.items():
+            (dr, (lr, hr)), (dt, (lt, ht)) = (v["masked_ssim_no_crossing"],
+                                              v["transfer_masked_ssim_no_crossing"])
+            lines.append(f"  {name:24s} {dr:+.3f} [{lr:+.3f}, {hr:+.3f}] / "
+                         f"{dt:+.3f} [{lt:+.3f}, {ht:+.3f}]")
     lines.append("on the pixels the two orders disagree (summed RGB distance, 0–765): truths apart "
                  "/ output to its truth / to the other order's / the two outputs apart")
     for name, r in rows.items():

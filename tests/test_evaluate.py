@@ -56,6 +56,8 @@ def test_oracle_scores_perfectly_and_files_are_written(data, tmp_path):
     assert res["pck@0.5"] == 1.0 and res["auc@0.5"] > 0.95
     assert res["reconstruction_ssim"] == pytest.approx(1.0)
     assert res["transfer_ssim"] > 0.995
+    assert res["reconstruction_ssim_true_background"] == pytest.approx(1.0)
+    assert res["transfer_ssim_true_person"] > 0.995
     for name in ("pck_curve.png", "examples.png", "metrics.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert json.loads((tmp_path / "metrics.json").read_text())["n"] == 12
@@ -122,6 +124,23 @@ def test_masked_metrics_known_answers():
     assert np.isnan(empty).all()         # the mask is empty: no answer, not a score
     with pytest.raises(ValueError, match="mask must have shape"):
         metrics.masked_l1(a, b, np.ones((2, 8, 8)))
+
+
+def test_ssim_split_known_answers():
+    from dgpose_tf import metrics
+    from dgpose_tf.evaluate import ssim_split
+
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(size=(2, 32, 32, 3)).astype(np.float32)
+    mask = np.zeros((2, 32, 32), bool)
+    mask[:, 8:24, 10:20] = True
+    wrong_person = np.where(mask[..., None], 0.5, ref).astype(np.float32)
+    bg, person = ssim_split(wrong_person, ref, mask)
+    assert person == pytest.approx(1.0) and bg == pytest.approx(
+        float(np.mean(metrics.ssim(wrong_person, ref, 1.0))))
+    wrong_background = np.where(mask[..., None], ref, 0.5).astype(np.float32)
+    bg, person = ssim_split(wrong_background, ref, mask)
+    assert bg == pytest.approx(1.0) and person < 0.5
 
 
 def test_flat_colour_and_blur_baselines():
@@ -243,3 +262,10 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     assert (fake / "saved_models" / "semi_dgpose_synthetic" / str(written["version"]) /
             "saved_model.pb").exists()
     assert (fake / "zoo" / "figures" / "semi_dgpose_synthetic" / "metrics.json").exists()
+    # publishing again never overwrites a published version: the card moves to the next one
+    again = publish.publish(run, n=8, repo=fake, experimental=True)
+    assert again["version"] == written["version"] + 1
+    folder = fake / "saved_models" / "semi_dgpose_synthetic"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        str(again["version"]), f"keras-{again['version']}.weights.h5"]
+    assert json.loads((fake / "zoo" / card.name).read_text())["version"] == again["version"]

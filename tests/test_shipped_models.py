@@ -102,8 +102,11 @@ def test_signatures_match_keras(name, batch, people, mirror_inputs, tmp_path):
         # rounding that the 200 steps carry on — 1.5e-4 relative (0.03 px at 200 px) seen on a
         # CPU with AVX-512/AMX kernels, less elsewhere; 5e-4 is 0.1 px at 200 px
         rtol = 5e-4 if sig == "inpaint" else 1e-7
-        # the VUNet is ~60 convolutions deep: graph and eager float32 op orders differ by ~1e-5
-        atol = 1e-4 if card["family"] == "vunet" else 1e-5
+        # graph and eager float32 op orders round differently: ~1e-5 in the VUNet (~60
+        # convolutions deep) and in the width-1/4 DGPose decoders (5×5 convolutions summing
+        # ~2,000 products; 1.9e-5 seen); 1e-4 on [−1, 1] images is 1/80 of a uint8 level, and
+        # wrong weights or a wrong input order miss by orders of magnitude more
+        atol = 1e-4 if card["family"] in ("vunet", "semi_dgpose", "conditional_dgpose") else 1e-5
         for k in want:
             np.testing.assert_allclose(got[k], want[k], atol=atol, rtol=rtol,
                                        err_msg=f"{name}.{sig}.{k}")
@@ -135,12 +138,11 @@ def test_shipped_files_are_small_and_verified(name, tmp_path):
     # the Keras file: ~12 bytes per parameter (42 MB for the AE-GAN's 3.4 M parameters; the
     # VAE-GAN files also carry their discriminators); an entry without a Keras file
     # (keras_weights "saved_model") holds each variable once: ~4 bytes per parameter
-    if card.get("keras_weights") == "saved_model":
-        params = sum(int(np.prod(v.shape)) for v in zoo.load(name, format="keras").weights)
-        assert sum(f["size"] for f in card["files"].values()) <= 5.0 * params
-    else:
-        params = 3.5e6 if card["family"] == "pose_sequence_aegan" else 2.4e6
-        assert sum(f["size"] for f in card["files"].values()) <= 12.5 * params
+    # (the graph, saved_model.pb, is ~1.4 MB whatever the size: not counted)
+    params = sum(int(np.prod(v.shape)) for v in zoo.load(name, format="keras").weights)
+    per_parameter = 5.0 if card.get("keras_weights") == "saved_model" else 12.5
+    assert sum(f["size"] for path, f in card["files"].items()
+               if not path.endswith("saved_model.pb")) <= per_parameter * params
     copy = tmp_path / name
     shutil.copytree(zoo.BUNDLED_MODELS / name, copy)
     # every file fits the repository (variables are written in shards of ≤ 16 MiB)

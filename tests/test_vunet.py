@@ -572,5 +572,23 @@ def test_pose_space_ablation_rows_and_table():
         assert np.isfinite([r["masked_ssim_no_crossing"], r["transfer_masked_ssim_no_crossing"],
                             r["masked_ssim_all"], r["transfer_masked_ssim_all"]]).all()
     assert rows["flat"]["pixel_distances"]["between_outputs"] == 0
+    d, (lo, hi) = rows["flat"]["vs_first"]["masked_ssim_no_crossing"]
+    assert rows["flat"]["vs_first"]["reference"] == "three" and "vs_first" not in rows["three"]
+    assert lo <= d <= hi
+    assert d == pytest.approx(rows["flat"]["masked_ssim_no_crossing"]
+                              - rows["three"]["masked_ssim_no_crossing"], abs=1e-6)
     table = format_ablation(rows)
     assert "three" in table and "flat" in table and "truths apart" in table
+    assert "paired" in table
+
+
+def test_paired_difference_known_answers():
+    from dgpose_tf.evaluate_vunet import paired_difference
+
+    a = np.array([0.5, 0.6, 0.7, np.nan, 0.9])
+    d, (lo, hi) = paired_difference(a, a - 0.01)            # a constant shift: no spread
+    assert d == pytest.approx(0.01) and lo == pytest.approx(0.01) and hi == pytest.approx(0.01)
+    rng = np.random.default_rng(1)
+    b = rng.normal(size=400)
+    d, (lo, hi) = paired_difference(b + 0.1 + rng.normal(0, 0.05, 400), b)
+    assert lo < 0.1 < hi and hi - lo < 0.02                 # pairing removes b's spread

@@ -34,6 +34,19 @@ class BelowTrivialError(SystemExit):
     """The run does not beat the answers that need no model: not published."""
 
 
+def clear_for_new_version(card, target):
+    """Make room in ``target`` (``saved_models/<name>``) for the new weights: a published version
+    is never overwritten (TF Serving and users' caches know it by its number), so if the card's
+    version is already there the card moves to the next one. Returns ``target``."""
+    if (target / str(card["version"])).exists():
+        old = int(card["version"])
+        card["version"] = old + 1
+        print(f"{card['name']} version {old} is published: this is version {old + 1}")
+    if target.exists():
+        shutil.rmtree(target)
+    return target
+
+
 def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental=False, twin=None):
     from dgpose_tf import zoo
     from dgpose_tf.evaluate import TEST_SEED, evaluate
@@ -89,9 +102,7 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
         judge_name = name                         # the entry judges itself, as the card's command
     command = f"dgpose evaluate {name} --n {n}" + (f" --pose-model {judge_name}"
                                                     if pose_model else "")
-    target = repo / "saved_models" / name
-    if target.exists():
-        shutil.rmtree(target)
+    clear_for_new_version(card, repo / "saved_models" / name)
     card = zoo.write_entry(model, card, repo / "saved_models")
     card["metrics"] = {"synthetic_test": {k: v for k, v in figures.items() if k != "model"},
                        "command": command,
@@ -186,9 +197,7 @@ def publish_sequences(model, config, run_dir, name=None, repo=REPO, experimental
                   "curves_all_stages.png"):
         if (run / extra).exists():
             shutil.copy(run / extra, shown / extra)
-    target = repo / "saved_models" / name
-    if target.exists():
-        shutil.rmtree(target)
+    clear_for_new_version(card, repo / "saved_models" / name)
     card["config"] = {k: v for k, v in model.get_config().items() if k != "name"}
     # the Keras file carries the weights; the SavedModel holds them once (not tracked twice)
     card = zoo.write_entry(model, card, repo / "saved_models", track=False)
@@ -256,9 +265,7 @@ def publish_vunet(model, config, run_dir, name=None, repo=REPO, experimental=Fal
     for extra in ("curves.csv", "curves.png"):
         if (run / extra).exists():
             shutil.copy(run / extra, shown / extra)
-    target = repo / "saved_models" / name
-    if target.exists():
-        shutil.rmtree(target)
+    clear_for_new_version(card, repo / "saved_models" / name)
     card["config"] = {k: v for k, v in model.get_config().items()
                       if k not in ("name", "trainable", "dtype")}
     # no separate Keras file: load(format="keras") takes the SavedModel's variables (31 MB
@@ -357,9 +364,7 @@ def publish_mirrornet(model, config, run_dir, name=None, repo=REPO, experimental
         (shown / "label_fractions.md").write_text(
             em.format_table(table) + "\n\n" + "\n".join(("✓ " if ok else "✗ ") + t
                                                        for t, ok in aims) + "\n")
-    target = repo / "saved_models" / name
-    if target.exists():
-        shutil.rmtree(target)
+    clear_for_new_version(card, repo / "saved_models" / name)
     model.set_objective("recognizer")
     card["config"] = dict(model.cfg)
     # the Keras file carries the weights (its layers' TF variable names lack their paths, so the
