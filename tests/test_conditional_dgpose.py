@@ -78,3 +78,51 @@ def test_config_round_trip_and_bad_input(model, data):
         model.reconstruct(data["image"], data["heatmaps"][:4])
     with pytest.raises(ValueError, match="images of shape"):
         model.reconstruct(data["image"][:, :32], data["heatmaps"])
+
+
+def test_body_hole_covers_the_rendered_person():
+    from dgpose_tf.models.conditional_dgpose import body_hole
+
+    b = next(iter(pipeline.synthetic_dataset(32, 32, seed=4, extras=True)))
+    hole, person = body_hole(b["heatmaps"]).numpy()[..., 0], b["mask"].numpy() > 0
+    assert hole.min() >= 0 and hole.max() == 1
+    assert (hole[person] > 0).mean() > 0.97                  # the person is inside the hole
+    assert (hole > 0).mean() < 0.5                           # and most of the image is not
+
+
+def test_background_stream_keeps_the_source_outside_the_hole(data, tmp_path):
+    from dgpose_tf.models.conditional_dgpose import body_hole
+
+    keras.utils.set_random_seed(0)
+    plain = ConditionalDGPose(width=0.125)
+    plain.build()
+    plain.save_weights(tmp_path / "plain.weights.h5")
+    m = ConditionalDGPose(width=0.125, background_stream=True)
+    m.load_warm_start(str(tmp_path / "plain.weights.h5"))          # grown: 4 zero channels
+    assert m.decoder.convs[0].trainable_weights[0].shape[2] == \
+        plain.decoder.convs[0].trainable_weights[0].shape[2] + 4
+    x, h = data["image"], data["heatmaps"]
+    h2 = tf.roll(h, 1, 0)
+    hole = np.maximum(body_hole(h2).numpy(), body_hole(h).numpy())
+    out = m.transfer(x, h, h2).numpy()
+    # outside both poses' hole the appearance image is kept; inside, the grown model draws
+    # exactly what the file's model draws (the new channels start at zero)
+    np.testing.assert_allclose(out[hole[..., 0] == 0], x.numpy()[hole[..., 0] == 0], atol=1e-6)
+    mixed = hole * plain.transfer(x, h, h2).numpy() + (1 - hole) * x.numpy()
+    np.testing.assert_allclose(out, mixed, atol=1e-4)
+    # without an appearance image the whole picture is drawn
+    z = m.encode(x, h)
+    np.testing.assert_allclose(m.generate(h, z), plain.generate(h, z), atol=1e-4)
+    assert ConditionalDGPose.from_config(m.get_config()).background_stream
+    with pytest.raises(ValueError, match="heatmaps"):
+        m.generate(h, z, images=x, source_heatmaps=h[..., :3])
+    m.compile()
+    losses = m.generator_losses(data)
+    assert np.isfinite(losses["loss"].numpy()).all()
+    # a file of another width is refused with its name
+    other = ConditionalDGPose(width=0.25)
+    other.build()
+    other.save_weights(tmp_path / "wide.weights.h5")
+    with pytest.raises(ValueError):
+        ConditionalDGPose(width=0.125, background_stream=True).load_warm_start(
+            str(tmp_path / "wide.weights.h5"))

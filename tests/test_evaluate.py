@@ -228,6 +228,9 @@ def test_evaluation_prints_trivial_answers_and_pose_swap(data):
 
 def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     publish, fake, card = publish_sandbox(tmp_path, "semi_dgpose_synthetic")
+    (fake / "training" / "configs").mkdir(parents=True)
+    for stage in ("my_stage1", "my_stage2", "semi_dgpose_synthetic"):
+        (fake / "training" / "configs" / f"{stage}.json").write_text("{}")
     before = sorted(p.relative_to(fake) for p in fake.rglob("*"))
     run = tmp_path / "run"
     make_run(run, "semi_dgpose", "semi_dgpose_synthetic",
@@ -238,9 +241,10 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     stage1.mkdir()
     stage2.mkdir()
     donor = fake / "saved_models" / "conditional_dgpose_synthetic" / "keras-3.weights.h5"
-    (stage1 / "config.json").write_text(json.dumps({"train": {"init_conditional": str(donor)}}))
+    (stage1 / "config.json").write_text(json.dumps({"name": "my_stage1",
+                                                    "train": {"init_conditional": str(donor)}}))
     (stage2 / "config.json").write_text(json.dumps(
-        {"train": {"init_weights": str(stage1 / "semi_dgpose.weights.h5")}}))
+        {"name": "my_stage2", "train": {"init_weights": str(stage1 / "semi_dgpose.weights.h5")}}))
     config = json.loads((run / "config.json").read_text())
     config["train"] = {"init_weights": str(stage2 / "semi_dgpose.weights.h5"), "steps": 3}
     (run / "config.json").write_text(json.dumps(config))
@@ -255,6 +259,9 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     assert "pck@0.5" in written["below_trivial"]
     assert written["training"]["warm_start"] == config["train"]["init_weights"]
     assert written["training"]["settings"]["train"] == config["train"]
+    assert written["training"]["command"] == (       # every stage's config, earliest first
+        "dgpose train training/configs/my_stage1.json && dgpose train "
+        "training/configs/my_stage2.json && dgpose train training/configs/semi_dgpose_synthetic.json")
     from dgpose_tf import zoo
     assert written["training"]["started_from"] == {
         "weights": str(donor), "entry": "conditional_dgpose_synthetic",

@@ -123,12 +123,18 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
     if train.get("init_weights"):                 # a later stage: its steps follow earlier runs'
         card["training"]["warm_start"] = train["init_weights"]
         train, seen = dict(train), set()          # the card's settings keep this stage's own
+        stages = [config.get("name", name)]
         while train.get("init_weights") and train["init_weights"] not in seen:
             seen.add(train["init_weights"])
             earlier = Path(train.pop("init_weights")).parent / "config.json"
             if not earlier.exists():
                 break
-            train = {**json.loads(earlier.read_text()).get("train", {}), **train}
+            earlier = json.loads(earlier.read_text())
+            stages.insert(0, earlier.get("name"))
+            train = {**earlier.get("train", {}), **train}
+        if all(s and (repo / "training" / "configs" / f"{s}.json").exists() for s in stages):
+            card["training"]["command"] = " && ".join(     # every stage, earliest first
+                f"dgpose train training/configs/{s}.json" for s in stages)
     if train.get("init_conditional"):             # Semi-DGPose started from a Conditional-DGPose
         donor = Path(train["init_conditional"])
         card["training"]["started_from"] = {"weights": str(donor)}

@@ -598,7 +598,8 @@ def warm_start(model, train, folder):
     checkpoint). True if it did."""
     if not train.get("init_weights") or _steps_done(folder):
         return False
-    model.load_weights(str(train["init_weights"]))
+    load = getattr(model, "load_warm_start", model.load_weights)   # a model may grow a file
+    load(str(train["init_weights"]))
     print(f"warm start from {train['init_weights']}")
     return True
 

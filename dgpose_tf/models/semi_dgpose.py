@@ -200,11 +200,17 @@ class Mapper(_Net):
 
 @keras.saving.register_keras_serializable(package="dgpose_tf")
 class Decoder(_Net):
-    """(z (100), heatmaps 64×64×24) → image 64×64×3 in [−1, 1] (Table A1 "Decoder")."""
+    """(z (100), heatmaps 64×64×24) → image 64×64×3 in [−1, 1] (Table A1 "Decoder").
 
-    def __init__(self, width=1.0, **kwargs):
+    ``extra_channels`` (0 in the paper): more 64×64 input maps concatenated with the heatmaps at
+    layer 7 — Conditional-DGPose's optional background stream (see
+    :mod:`.conditional_dgpose`); the call then takes ``(z, heatmaps, extra)``.
+    """
+
+    def __init__(self, width=1.0, extra_channels=0, **kwargs):
         super().__init__(width, **kwargs)
         w = self.width
+        self.extra_channels = int(extra_channels)
         self.reshape = layers.Reshape((1, 1, Z_DIM), name="reshape")
         self.up = _deconv_stack(w, "deconv") + [
             ConvBlock(scaled(128, w), 4, 2, 1, transpose=True, batch_norm=True,
@@ -215,21 +221,26 @@ class Decoder(_Net):
                       for i, c in zip((8, 9, 10, 11), (512, 256, 128, 128))]
         self.out = ConvBlock(3, 5, 1, 2, activation="tanh", name="image")
 
+    def get_config(self):
+        return {**super().get_config(), "extra_channels": self.extra_channels}
+
     def build(self, input_shape=((None, Z_DIM), (None, IMAGE_SIZE, IMAGE_SIZE, HEATMAP_CHANNELS))):
-        z_shape, h_shape = input_shape
+        z_shape, h_shape = input_shape[:2]
         self.reshape.build(tuple(z_shape))
         n, hh, ww, c = _build_chain(self.up, (z_shape[0], 1, 1, Z_DIM))
-        self.concat.build([(n, hh, ww, c), tuple(h_shape)])
-        shape = _build_chain(self.convs, (n, hh, ww, c + h_shape[-1]))
+        maps = [tuple(h_shape)] + ([(n, hh, ww, self.extra_channels)] if self.extra_channels
+                                   else [])
+        self.concat.build([(n, hh, ww, c)] + maps)
+        shape = _build_chain(self.convs, (n, hh, ww, c + sum(m[-1] for m in maps)))
         self.out.build(shape)
         self.built = True
 
     def call(self, inputs, training=None):
-        z, heatmaps = inputs
+        z, heatmaps = inputs[0], inputs[1]
         x = self.reshape(z)
         for block in self.up:
             x = block(x, training=training)
-        x = self.concat([x, heatmaps])
+        x = self.concat([x, heatmaps] + ([inputs[2]] if self.extra_channels else []))
         for block in self.convs:
             x = block(x, training=training)
         return _f32(self.out(x, training=training))
