@@ -116,6 +116,10 @@ def test_background_stream_keeps_the_source_outside_the_hole(data, tmp_path):
     assert ConditionalDGPose.from_config(m.get_config()).background_stream
     with pytest.raises(ValueError, match="heatmaps"):
         m.generate(h, z, images=x, source_heatmaps=h[..., :3])
+    with pytest.raises(ValueError, match="source_heatmaps"):
+        m.generate(h, z, images=x)
+    with pytest.raises(ValueError, match="hole_threshold"):
+        ConditionalDGPose(width=0.125, background_stream=True, hole_threshold=1.5)
     m.compile()
     losses = m.generator_losses(data)
     assert np.isfinite(losses["loss"].numpy()).all()

@@ -217,6 +217,9 @@ class ConditionalDGPose(VAEGAN):
             hole = ops.ones_like(heatmaps[..., :1], dtype="float32")
             return self._fill(z, heatmaps, ops.tile(0.0 * hole, [1, 1, 1, 3]), hole, training)
         _check_images(images)
+        if source_heatmaps is None:
+            raise ValueError("the background stream needs the appearance images' own pose "
+                             "heatmaps (source_heatmaps) to cut their person out")
         _check_heatmaps(source_heatmaps, images)
         hole = ops.maximum(self.hole(heatmaps), self.hole(source_heatmaps))
         return self._fill(z, heatmaps, images, hole, training)
