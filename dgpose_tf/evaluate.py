@@ -268,9 +268,10 @@ def evaluate(model, n=1000, seed=TEST_SEED, out_dir=None, name=None, pose_model=
             swapped = _batched(model.generate, data["transfer_pose_vector"], z)
             same = _batched(model.generate, data["pose_vector"], z)
     target = data["transfer_target"].astype(np.float32) / 255.0
-    results.update(_image_figures(to_unit(rec), x_unit, data["mask"], "reconstruction_", True))
+    results.update(_image_figures(to_unit(rec), x_unit, data["mask"], "reconstruction_",
+                                  split=True))
     results.update(_image_figures(to_unit(trans), target, data["transfer_mask"], "transfer_",
-                                  True))
+                                  split=True))
     if swapped is not None:
         results["pose_swap_change"] = float(np.mean(metrics.masked_l1(
             to_unit(swapped), to_unit(same), _swap_region(data))))

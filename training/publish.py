@@ -37,14 +37,13 @@ class BelowTrivialError(SystemExit):
 def clear_for_new_version(card, target):
     """Make room in ``target`` (``saved_models/<name>``) for the new weights: a published version
     is never overwritten (TF Serving and users' caches know it by its number), so if the card's
-    version is already there the card moves to the next one. Returns ``target``."""
+    version is already there the card moves to the next one."""
     if (target / str(card["version"])).exists():
         old = int(card["version"])
         card["version"] = old + 1
         print(f"{card['name']} version {old} is published: this is version {old + 1}")
     if target.exists():
         shutil.rmtree(target)
-    return target
 
 
 def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental=False, twin=None):

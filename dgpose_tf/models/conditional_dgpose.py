@@ -123,12 +123,11 @@ class ConditionalDGPose(VAEGAN):
         model without it: every weight is copied and layer 8's kernel gets zero weights for the
         4 new input channels, so training starts from exactly the loaded model's pictures
         inside the hole."""
-        if not self.background_stream:
-            return self.load_weights(path)
         try:
             return self.load_weights(path)
         except ValueError:
-            pass                                    # a file without the stream: grow it
+            if not self.background_stream:
+                raise                               # else a file without the stream: grow it
         twin = ConditionalDGPose(self.width, self.sigma_init, background_stream=False)
         twin.build()
         twin.load_weights(path)
@@ -166,7 +165,8 @@ class ConditionalDGPose(VAEGAN):
         if self.background_stream:
             import tensorflow as tf
 
-            hole = tf.maximum(self.hole(h), self.hole(tf.roll(h, 1, 0)))
+            own = self.hole(h)                       # ∪ the next sample's pose (rolled)
+            hole = tf.maximum(own, tf.roll(own, 1, 0))
             full = tf.random.stateless_uniform(tf.shape(hole)[:1], self.noise_seed(1)) < \
                 FULL_HOLE_FRACTION
             hole = tf.where(full[:, None, None, None], tf.ones_like(hole), hole)
