@@ -264,9 +264,13 @@ def evaluate(model, n=1000, seed=TEST_SEED, out_dir=None, name=None, pose_model=
         trans = _batched(model.transfer, np.roll(x, -1, 0), x)  # pose of B = next, app. of A
         swapped = same = None
         if hasattr(model, "generate"):
-            z = _batched(lambda im: model.encode(im)[1], x)
-            swapped = _batched(model.generate, data["transfer_pose_vector"], z)
-            same = _batched(model.generate, data["pose_vector"], z)
+            y_a, z = (_batched(lambda im, i=i: model.encode(im)[i], x) for i in (0, 1))
+            if getattr(model, "background_stream", False):    # A's background kept
+                draw = lambda y, z_, im, ya: model.generate(y, z_, images=im, source_pose=ya)
+            else:
+                draw = lambda y, z_, im, ya: model.generate(y, z_)
+            swapped = _batched(draw, data["transfer_pose_vector"], z, x, y_a)
+            same = _batched(draw, data["pose_vector"], z, x, y_a)
     target = data["transfer_target"].astype(np.float32) / 255.0
     results.update(_image_figures(to_unit(rec), x_unit, data["mask"], "reconstruction_",
                                   split=True))

@@ -292,6 +292,11 @@ case("VUNet.prepare", "128² images for a 64² VUNet", ValueError, "images must 
                                     np.zeros((1, 13, 2), "float32"), np.ones((1, 13), bool)))
 
 
+def _semi_stream():
+    from dgpose_tf.models.semi_dgpose import SemiDGPose
+    return SemiDGPose(width=0.0625, background_stream=True)
+
+
 def _conditional():
     from dgpose_tf.models.conditional_dgpose import ConditionalDGPose
     return ConditionalDGPose(width=0.0625)
@@ -336,6 +341,13 @@ case("dgpose train", "deterministic 'yes'", ValueError, "deterministic must be t
      after=no_run)(lambda tmp, m: F.run_config(config(tmp, train__deterministic="yes")))
 case("dgpose train", "precision 'fp16'", ValueError, "precision must be 'float32'",
      after=no_run)(lambda tmp, m: F.run_config(config(tmp, train__precision="fp16")))
+case("dgpose train", "train.freeze naming no sub-network", ValueError,
+     "train.freeze must be a list of 'encoder', 'decoder', 'discriminator'", after=no_run)(
+    lambda tmp, m: F.run_config(config(tmp, train__freeze=["trunk"])))
+case("SemiDGPose.generate", "the background stream without the source pose", ValueError,
+     "source_pose")(
+    lambda tmp, m: _semi_stream().generate(np.zeros((1, 48), "float32"),
+                                           np.zeros((1, 100), "float32"), images=images(1)))
 case("dgpose train", "seed '0' (a string)", ValueError, "seed must be a int", after=no_run)(
     lambda tmp, m: F.run_config(config(tmp, seed="0")))
 case("dgpose train", "an unknown data source", ValueError, "data.source must be one of",

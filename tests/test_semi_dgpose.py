@@ -163,3 +163,61 @@ def test_applications_are_consistent():
     assert q_y.event_shape == (48,) and q_z.event_shape == (100,)
     with pytest.raises(ValueError, match="100 values"):
         m.sample(2, appearance=np.zeros(99))
+
+
+def test_pose_map_head_soft_argmax_finds_the_peak_cell():
+    head = S.PoseMapHead(0.0625)
+    taps = [images(1), np.zeros((1, 15, 15, 8), "float32"), np.zeros((1, 8, 8, 16), "float32"),
+            np.zeros((1, 4, 4, 32), "float32")]
+    head.build([t.shape for t in taps])
+    logits = np.full((1, 16, 16, 24), -50.0, "float32")
+    logits[0, 3, 12, :] = 50.0                                   # row 3, column 12
+    head.logits = lambda taps, training=None: logits             # the soft-argmax alone
+    u = np.asarray(head(taps)).reshape(24, 2)
+    # cell i's centre is (i + 1/2) / 8 − 1 in the pose vector's [−1, 1] coordinates
+    np.testing.assert_allclose(u, np.tile([(12.5 / 8) - 1, (3.5 / 8) - 1], (24, 1)), atol=1e-5)
+
+
+def test_pose_from_heatmaps_gives_a_pose_vector_and_names_bad_choices():
+    m = S.SemiDGPose(width=0.0625, pose_from="heatmaps")
+    m.build()
+    mu_z, s_z, mu_y, s_y = m.encoder(images(2))
+    assert mu_y.shape == s_y.shape == (2, 48) and np.abs(np.asarray(mu_y)).max() < 1
+    assert not hasattr(m.encoder, "mu_y") and m.encoder.pose_map.built
+    assert S.SemiDGPose.from_config(m.get_config()).pose_from == "heatmaps"
+    with pytest.raises(ValueError, match="pose_from must be one of fc, heatmaps"):
+        S.SemiDGPose(width=0.0625, pose_from="soft")
+
+
+def test_grown_model_keeps_the_file_and_the_appearance_image_outside_the_hole(tmp_path):
+    from dgpose_tf.models.background_stream import body_hole
+
+    keras.utils.set_random_seed(0)
+    plain = S.SemiDGPose(width=0.0625)
+    plain.build()
+    plain.save_weights(tmp_path / "plain.weights.h5")
+    m = S.SemiDGPose(width=0.0625, background_stream=True, pose_from="heatmaps")
+    m.load_warm_start(str(tmp_path / "plain.weights.h5"))
+    for name in ("conv1", "res10"):                              # the trunk is the file's
+        a = {v.path.split("/", 1)[1]: v for v in plain.encoder.weights}
+        for v in m.encoder.weights:
+            if name in v.path:
+                np.testing.assert_array_equal(v.numpy(), a[v.path.split("/", 1)[1]].numpy())
+    x = images(4)
+    y, z = plain.encode(x)
+    y_b = np.roll(np.asarray(y), 1, 0)
+    out = m.generate(y_b, z, images=x, source_pose=y).numpy()
+    hole = np.maximum(body_hole(m.mapper(y_b)).numpy(), body_hole(m.mapper(y)).numpy())
+    outside = hole[..., 0] == 0
+    assert outside.any()
+    np.testing.assert_allclose(out[outside], x[outside], atol=1e-6)
+    mixed = hole * plain.generate(y_b, z).numpy() + (1 - hole) * x   # zero new channels
+    np.testing.assert_allclose(out, mixed, atol=1e-4)
+    np.testing.assert_allclose(m.generate(y_b, z), plain.generate(y_b, z), atol=1e-4)
+    with pytest.raises(ValueError, match="source_pose"):
+        m.generate(y_b, z, images=x)
+    with pytest.raises(ValueError, match="hole_threshold"):
+        S.SemiDGPose(width=0.0625, background_stream=True, hole_dilation=0)
+    assert S.SemiDGPose.from_config(m.get_config()).background_stream
+    # a file of the paper's model without either option still loads as before
+    S.SemiDGPose(width=0.0625).load_warm_start(str(tmp_path / "plain.weights.h5"))

@@ -141,3 +141,36 @@ def test_mapper_phases_continue_with_overrides_and_name_unknown_keys():
         {"steps": 2000, "loss": "l2", "learning_rate": 5e-4}]
     with pytest.raises(ValueError, match=r"mapper.then: unknown key\(s\) \['batch'\]"):
         mapper_phases({"then": [{"batch": 8}]}, {})
+
+
+def test_pose_phase_with_a_frozen_trunk_moves_only_the_pose_map():
+    from dgpose_tf.models.semi_dgpose import PoseTrainer
+
+    keras.utils.set_random_seed(0)
+    m = SemiDGPose(width=0.0625, pose_from="heatmaps")
+    m.build()
+    for block in m.encoder.blocks:
+        block.trainable = False
+    trainer = PoseTrainer(m.encoder, weight_decay=0.0)
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
+    trunk = [v.numpy().copy() for blk in m.encoder.blocks for v in blk.weights]
+    head = [v.numpy().copy() for v in m.encoder.pose_map.trainable_variables]
+    b = batch(8, labelled=1.0)
+    losses = [float(trainer.train_step(b)["loss"]) for _ in range(20)]
+    assert losses[-1] < losses[0]
+    for a, v in zip(trunk, [v for blk in m.encoder.blocks for v in blk.weights]):
+        np.testing.assert_array_equal(a, v.numpy())               # BN statistics included
+    assert any(not np.allclose(a, v.numpy())
+               for a, v in zip(head, m.encoder.pose_map.trainable_variables))
+
+
+def test_background_stream_training_step_is_finite_and_frozen_parts_stay():
+    keras.utils.set_random_seed(0)
+    m = SemiDGPose(width=0.0625, background_stream=True)
+    m.compile()
+    m.encoder.trainable = False
+    before = [v.numpy().copy() for v in m.encoder.weights]
+    logs = m.train_step(batch(4, labelled=1.0))
+    assert np.isfinite(float(logs["loss"]))
+    for a, v in zip(before, m.encoder.weights):
+        np.testing.assert_array_equal(a, v.numpy())

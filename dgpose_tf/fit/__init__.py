@@ -84,7 +84,7 @@ _NUMBERS = ("beta_1", "beta_2", "weight_decay", "alpha", "gamma", "gp_weight", "
             "label_smoothing", "kl_max")
 _FLAGS = ("alpha_per_pixel", "posterior_noise_ramp", "deterministic")
 _TRAIN = {"steps", "precision", "strategy", "init_weights", "init_conditional", "kl_ramp",
-          "loss_weights", "corruption", *_POSITIVE, *_COUNTS, *_RATES, *_NUMBERS, *_FLAGS}
+          "loss_weights", "corruption", "freeze", *_POSITIVE, *_COUNTS, *_RATES, *_NUMBERS, *_FLAGS}
 SOURCES = ("synthetic", "shards", "h36m", "deepfashion", "chictopiaplus", "synthetic_motion",
            "npz", "lsp", "mpii")
 
@@ -140,6 +140,10 @@ def check_config(config, path="config"):
         elif key == "strategy":
             bad = None if value in ("default", "mirrored", "multiworker") else \
                 "'default', 'mirrored' or 'multiworker'"
+        elif key == "freeze":            # sub-networks left as they are in the GAN phase
+            bad = None if isinstance(value, list) and all(
+                v in ("encoder", "decoder", "discriminator") for v in value) else \
+                "a list of 'encoder', 'decoder', 'discriminator'"
         if bad:
             raise ValueError(f"{path}: train.{key} must be {bad}, got {value!r}")
     if "stop_at" in train and config.get("family") != "vunet":

@@ -145,17 +145,48 @@ def warm_start_pose(model, config, out, strat):
         model.encoder.load_weights(str(done))
         print(f"pose warm start: loaded {done}")
         return
+    frozen = model.encoder.blocks if wcfg.get("freeze_trunk") else []
+    for block in frozen:                  # BN of a frozen block runs in inference mode
+        block.trainable = False
     with strat.scope():
         trainer = PoseTrainer(model.encoder, config["train"].get("weight_decay", 5e-4))
         trainer.compile(optimizer=keras.optimizers.Adam(wcfg.get("learning_rate", 1e-3)))
     steps = int(wcfg.get("steps", 5000))
     per_epoch = int(min(steps, wcfg.get("steps_per_epoch", 1000)))
     print(f"pose warm start: {steps} steps of batch {wcfg.get('batch_size', 64)} "
-          f"(labelled samples only)")
+          f"(labelled samples only{'; layers 1-10 frozen' if frozen else ''})")
+    curve = _PoseCurve(model, out / "pose_warmup_curve.csv")
     trainer.fit(training_dataset(config["data"], wcfg.get("batch_size", 64), False),
                 steps_per_epoch=per_epoch, epochs=max(1, steps // per_epoch),
-                callbacks=[keras.callbacks.TerminateOnNaN()])
+                callbacks=[keras.callbacks.TerminateOnNaN(), curve])
+    for block in frozen:
+        block.trainable = True
     model.encoder.save_weights(str(done))
+
+
+class _PoseCurve:
+    """Held-out PCK@0.5 of the pose head after every epoch of the pose phase (a CSV)."""
+
+    def __new__(cls, model, path, n=256):
+        import keras
+
+        from .. import evaluate as ev
+
+        data = ev.synthetic_test_set(n, ev.VALIDATION_SEED)
+
+        class Curve(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                path.write_text("step,pck@0.5\n")
+
+            def on_epoch_end(self, epoch, logs=None):
+                pred = ev._batched(model.estimate_pose, data["image"])
+                pck = ev._pck_figures(pred, data)[0]["pck@0.5"]
+                step = int(self.model.optimizer.iterations.numpy())
+                with path.open("a") as f:
+                    f.write(f"{step},{pck:.4f}\n")
+                print(f"  pose phase step {step}: held-out PCK@0.5 {pck:.3f}")
+
+        return Curve()
 
 
 def start_from_conditional(model, path):
@@ -214,6 +245,12 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
         fit_mapper(model, config, out, strat)
         if not train.get("init_conditional"):
             warm_start_pose(model, config, out, strat)
+    elif config.get("pose_warmup"):         # e.g. a new pose head on a warm start's trunk
+        warm_start_pose(model, config, out, strat)
+    for part in train.get("freeze", ()):
+        getattr(model, part).trainable = False
+    if train.get("freeze"):
+        print(f"frozen in the VAE-GAN phase: {', '.join(train['freeze'])}")
     history = fit_and_save(model, config, run, steps, heatmaps=False)
     return model, history
 

@@ -25,19 +25,14 @@ entry: with the true background pasted in, its transfers score SSIM 0.817 agains
 appearance image's 0.796, with the true person pasted in 0.788 against 0.843. Pose-transfer
 models since Balakrishnan et al. (CVPR 2018) keep the background apart: it is copied from the
 source where no person is and only the person's region is generated. This option does that
-with a hole read off the pose heatmaps (:func:`body_hole`: the heatmaps' maximum above
-``hole_threshold``, dilated by a ``hole_dilation`` window, edges softened by 3×3). Defaults
-0.7 and 3: the hole covers 98.3 % of the renderer's person pixels on training people and 20 %
-of the image per pose (0.5 and 5: 99.9 % and 30 %). Measured on 256 validation transfers of a
-model trained with 0.5 / 5: whole-image SSIM 0.708 with that hole, 0.735 with 0.7 / 3, 0.742
-with 0.7 / 1 (covering 96.4 %), masked SSIM 0.281 / 0.284 / 0.292 — where the hole is larger
-than the person the decoder's background is worse than the copied one, so the default is the
-tightest hole that still covers ~98 % of the person. The decoder also sees the appearance
-image with the hole of the source ∪ target poses cut out, and the hole (4 more channels at
-layer 7); its output fills the hole and the source's pixels are kept outside it. Training cuts
-the hole of the image's own pose ∪ another person's pose of the batch, so that the decoder
-learns to fill with background too (the source's place after a transfer), and one sample in 8
-with the whole image as the hole — what ``sample``/``generate`` (no appearance image) ask for.
+(:mod:`.background_stream`, shared with Semi-DGPose) with a hole read off the pose heatmaps
+(``body_hole``: the heatmaps' maximum above ``hole_threshold``, dilated by a ``hole_dilation``
+window, edges softened by 3×3). Defaults 0.7 and 3: the hole covers 98.3 % of the renderer's
+person pixels on training people and 20 % of the image per pose (0.5 and 5: 99.9 % and 30 %).
+Measured on 256 validation transfers of a model trained with 0.5 / 5: whole-image SSIM 0.708
+with that hole, 0.735 with 0.7 / 3, 0.742 with 0.7 / 1 (covering 96.4 %), masked SSIM 0.281 /
+0.284 / 0.292 — where the hole is larger than the person the decoder's background is worse than
+the copied one, so the default is the tightest hole that still covers ~98 % of the person.
 """
 
 from __future__ import annotations
@@ -47,33 +42,20 @@ import numpy as np
 from keras import ops
 
 from ..pose.heatmaps import semi_dgpose_heatmaps
+from .background_stream import (EXTRA_CHANNELS, HOLE_DILATION, HOLE_THRESHOLD, body_hole,
+                                check_hole_settings, empty_background, fill, grow_weights,
+                                training_hole)
 from .semi_dgpose import (HEATMAP_CHANNELS, IMAGE_SIZE, Z_DIM, Decoder, Discriminator, Encoder,
                           _check_images)
 from .vaegan import VAEGAN, non_saturating_gan, tfd
 
 __all__ = ["ConditionalDGPose", "body_hole", "heatmaps_from_joints"]
 
-HOLE_THRESHOLD, HOLE_DILATION, HOLE_SOFTEN = 0.7, 3, 3
-FULL_HOLE_FRACTION = 1 / 8         # training samples whose hole is the whole image
-
-
 def heatmaps_from_joints(joints, visible=None, size=IMAGE_SIZE):
     """The 24 condition heatmaps ``(B, 64, 64, 24)`` of 14 Semi-DGPose joints ``(B, 14, 2)``
     given in pixels of a ``size``×``size`` image."""
     joints = np.asarray(joints, np.float32) * (IMAGE_SIZE / float(size))
     return semi_dgpose_heatmaps(joints, visible, IMAGE_SIZE).astype(np.float32)
-
-
-def body_hole(heatmaps, threshold=HOLE_THRESHOLD, dilation=HOLE_DILATION):
-    """Where a person of these pose heatmaps may be: ``(B, 64, 64, 1)`` in [0, 1] (1 inside).
-
-    The maximum over the 24 heatmaps above ``threshold``, dilated by a ``dilation``-pixel
-    window, its edge softened by a ``HOLE_SOFTEN`` box filter."""
-    import tensorflow as tf
-
-    peak = tf.reduce_max(tf.cast(heatmaps, tf.float32), -1, keepdims=True)
-    hard = tf.nn.max_pool2d(tf.cast(peak > threshold, tf.float32), int(dilation), 1, "SAME")
-    return tf.nn.avg_pool2d(hard, HOLE_SOFTEN, 1, "SAME")
 
 
 def _check_heatmaps(heatmaps, images=None):
@@ -98,23 +80,21 @@ class ConditionalDGPose(VAEGAN):
     def __init__(self, width=1.0, sigma_init=None, background_stream=False,
                  hole_threshold=HOLE_THRESHOLD, hole_dilation=HOLE_DILATION, **kwargs):
         super().__init__(**kwargs)
-        self.hole_threshold, self.hole_dilation = float(hole_threshold), int(hole_dilation)
-        if not 0.0 < self.hole_threshold < 1.0 or self.hole_dilation < 1:
-            raise ValueError("hole_threshold must be in (0, 1) and hole_dilation ≥ 1, got "
-                             f"{hole_threshold}, {hole_dilation}")
+        self.hole_threshold, self.hole_dilation = check_hole_settings(hole_threshold,
+                                                                      hole_dilation)
         self.width = float(width)
         self.sigma_init = None if sigma_init is None else float(sigma_init)
         self.background_stream = bool(background_stream)
         self.encoder = Encoder(self.width, pose_head=False, sigma_init=self.sigma_init,
                                name="encoder")
-        self.decoder = Decoder(self.width, extra_channels=4 if self.background_stream else 0,
+        self.decoder = Decoder(self.width, extra_channels=EXTRA_CHANNELS if self.background_stream else 0,
                                name="decoder")
         self.discriminator = Discriminator(self.width, name="discriminator")
 
     def build(self, input_shape=None):
         self.encoder.build((None, IMAGE_SIZE, IMAGE_SIZE, 3 + HEATMAP_CHANNELS))
         self.decoder.build(((None, Z_DIM), (None, IMAGE_SIZE, IMAGE_SIZE, HEATMAP_CHANNELS),
-                            (None, IMAGE_SIZE, IMAGE_SIZE, 4)))
+                            (None, IMAGE_SIZE, IMAGE_SIZE, EXTRA_CHANNELS)))
         self.discriminator.build((None, IMAGE_SIZE, IMAGE_SIZE, 3))
         self.built = True
 
@@ -123,6 +103,8 @@ class ConditionalDGPose(VAEGAN):
         model without it: every weight is copied and layer 8's kernel gets zero weights for the
         4 new input channels, so training starts from exactly the loaded model's pictures
         inside the hole."""
+        if not self.built:
+            self.build()
         try:
             return self.load_weights(path)
         except ValueError:
@@ -131,20 +113,7 @@ class ConditionalDGPose(VAEGAN):
         twin = ConditionalDGPose(self.width, self.sigma_init, background_stream=False)
         twin.build()
         twin.load_weights(path)
-        if not self.built:
-            self.build()
-        mine, theirs = self.weights, twin.weights
-        if len(mine) != len(theirs):
-            raise ValueError(f"{path} is not a Conditional-DGPose of width {self.width:g}")
-        for v, w in zip(mine, theirs):
-            w = np.asarray(w.numpy())
-            if tuple(v.shape) != w.shape:
-                if len(w.shape) != 4 or tuple(v.shape[:2]) + tuple(v.shape[3:]) != \
-                        w.shape[:2] + w.shape[3:] or v.shape[2] != w.shape[2] + 4:
-                    raise ValueError(f"{path}: {v.path} has shape {w.shape}, this model "
-                                     f"{tuple(v.shape)}")
-                w = np.concatenate([w, np.zeros(w.shape[:2] + (4, w.shape[3]), w.dtype)], 2)
-            v.assign(w)
+        grow_weights(self, twin, path)
 
     def get_config(self):
         return {"width": self.width, "sigma_init": self.sigma_init,
@@ -163,14 +132,8 @@ class ConditionalDGPose(VAEGAN):
         q_z = self.posterior(x, h, training=training)
         z = q_z.sample(seed=self.noise_seed(0))
         if self.background_stream:
-            import tensorflow as tf
-
-            own = self.hole(h)                       # ∪ the next sample's pose (rolled)
-            hole = tf.maximum(own, tf.roll(own, 1, 0))
-            full = tf.random.stateless_uniform(tf.shape(hole)[:1], self.noise_seed(1)) < \
-                FULL_HOLE_FRACTION
-            hole = tf.where(full[:, None, None, None], tf.ones_like(hole), hole)
-            x_hat = self._fill(z, h, x, hole, training)
+            hole = training_hole(self.hole(h), self.noise_seed(1))
+            x_hat = fill(self.decoder, z, h, x, hole, training)
         else:
             x_hat = self.decoder([z, h], training=training)
         kl_z = tfd().kl_divergence(q_z, self.prior(Z_DIM, x.dtype))
@@ -198,14 +161,6 @@ class ConditionalDGPose(VAEGAN):
         """:func:`body_hole` with this model's threshold and dilation."""
         return body_hole(heatmaps, self.hole_threshold, self.hole_dilation)
 
-    def _fill(self, z, heatmaps, images, hole, training=False):
-        """The background stream: the decoder fills ``hole`` and ``images`` are kept outside."""
-        images = ops.cast(images, "float32")
-        kept = images * (1.0 - hole)
-        out = self.decoder([z, heatmaps, ops.cast(ops.concatenate([kept, hole], -1),
-                                                  heatmaps.dtype)], training=training)
-        return hole * out + kept
-
     def generate(self, heatmaps, z, training=False, images=None, source_heatmaps=None):
         """G(z, h). With the background stream, ``images`` (posed as ``source_heatmaps``) give
         the background outside the hole of both poses; without them the hole is the whole
@@ -214,15 +169,14 @@ class ConditionalDGPose(VAEGAN):
         if not self.background_stream:
             return self.decoder([z, heatmaps], training=training)
         if images is None:
-            hole = ops.ones_like(heatmaps[..., :1], dtype="float32")
-            return self._fill(z, heatmaps, ops.tile(0.0 * hole, [1, 1, 1, 3]), hole, training)
+            return fill(self.decoder, z, heatmaps, *empty_background(heatmaps), training)
         _check_images(images)
         if source_heatmaps is None:
             raise ValueError("the background stream needs the appearance images' own pose "
                              "heatmaps (source_heatmaps) to cut their person out")
         _check_heatmaps(source_heatmaps, images)
         hole = ops.maximum(self.hole(heatmaps), self.hole(source_heatmaps))
-        return self._fill(z, heatmaps, images, hole, training)
+        return fill(self.decoder, z, heatmaps, images, hole, training)
 
     def call(self, inputs, training=False):
         images, heatmaps = inputs
