@@ -58,7 +58,7 @@ from .pose.draw import draw_skeleton, image_grid, line_plot
 
 __all__ = ["TEST_SEED", "VALIDATION_SEED", "TRAIN_SEED", "TRIVIAL", "synthetic_test_set",
            "mean_pose", "trivial_answers", "ssim_split", "evaluate", "below_trivial",
-           "format_table", "to_unit", "to_uint8"]
+           "format_table", "pck_of", "to_unit", "to_uint8"]
 
 TEST_SEED = 987_654
 VALIDATION_SEED = 555_555
@@ -123,6 +123,11 @@ def _batched(fn, *arrays, batch=128):
     parts = [np.asarray(fn(*(a[i:i + batch] for a in arrays)))
              for i in range(0, len(arrays[0]), batch)]
     return np.concatenate(parts)
+
+
+def pck_of(estimate_pose, data):
+    """PCK@0.5 (LSP rules) of a pose estimator on a :func:`synthetic_test_set`."""
+    return _pck_figures(_batched(estimate_pose, data["image"]), data)[0]["pck@0.5"]
 
 
 def to_unit(x):

@@ -276,3 +276,12 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [
         str(again["version"]), f"keras-{again['version']}.weights.h5"]
     assert json.loads((fake / "zoo" / card.name).read_text())["version"] == again["version"]
+
+
+def test_pck_of_a_pose_estimator_known_answers(data):
+    from dgpose_tf.evaluate import pck_of
+
+    joints = data["joints"]
+    by_index = dict(data, image=np.arange(len(joints))[:, None])   # the estimator looks them up
+    assert pck_of(lambda i: joints[i[:, 0]], by_index) == 1.0
+    assert pck_of(lambda i: joints[i[:, 0]] + 1000.0, by_index) == 0.0

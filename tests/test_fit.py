@@ -133,3 +133,32 @@ def test_restart_deletes_the_run_and_says_so(tmp_path, capsys):
     started = fit.start_run(fit.load_config(path), restart=True)
     assert "--restart: deleted the previous run in" in capsys.readouterr().out
     assert started.folder == run and run.is_dir() and not (run / "checkpoints").exists()
+
+
+def test_a_later_stage_grows_a_pose_map_and_stream_and_trains_frozen_parts(tmp_path):
+    """A Semi-DGPose stage on an earlier run's weights: the pose phase runs after the warm start
+    with the trunk frozen, then the VAE-GAN with the encoder frozen (train.freeze)."""
+    from dgpose_tf.models.semi_dgpose import SemiDGPose
+
+    first = SemiDGPose(width=0.0625)                # an earlier stage's file (the paper's model)
+    first.build()
+    earlier = tmp_path / "earlier.weights.h5"
+    first.save_weights(str(earlier))
+    config = json.loads(tiny_config(tmp_path / "a").read_text())
+    config["model"].update(pose_from="heatmaps", background_stream=True)
+    config["pose_warmup"].update(freeze_trunk=True)
+    config["train"].update(init_weights=str(earlier), freeze=["encoder"])
+    config["output"] = str(tmp_path / "b" / "run")
+    path = tmp_path / "later.json"
+    path.write_text(json.dumps(config))
+    assert cli.main(["train", str(path)]) == 0
+    run = tmp_path / "b" / "run"
+    assert len((run / "pose_warmup_curve.csv").read_text().splitlines()) == 2
+    before, after = first, SemiDGPose(**config["model"])
+    after.build()
+    after.load_weights(str(run / "semi_dgpose.weights.h5"))
+    trunk = {v.path.split("/", 1)[1]: v.numpy() for v in before.encoder.weights}
+    for v in after.encoder.weights:               # the encoder is the earlier run's but its head
+        if "pose_map" not in v.path and "mu_y" not in v.path:
+            np.testing.assert_array_equal(v.numpy(), trunk[v.path.split("/", 1)[1]], v.path)
+    assert not np.allclose(after.decoder.convs[0].weights[0].numpy()[:, :, -4:], 0)   # learnt

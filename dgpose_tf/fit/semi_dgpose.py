@@ -17,13 +17,15 @@ Config keys: ``model`` (SemiDGPose arguments, e.g. ``{"width": 0.125, "mapper_wi
 ``loss``: "l2" (the paper's) or "bce" (:class:`~dgpose_tf.models.semi_dgpose.MapperTrainer`),
 ``then``: further phases continuing the Mapper (:func:`mapper_phases`), ``from``: a Mapper
 weights file to reuse instead of training one); ``pose_warmup`` (``steps``, ``batch_size``,
-``learning_rate``); ``train`` (``steps``, ``steps_per_epoch``, ``batch_size``,
+``learning_rate``, ``freeze_trunk``: layers 1–10 left as they are — a new pose head on a warm
+start's trunk; run after ``init_weights`` too); ``train`` (``steps``, ``steps_per_epoch``, ``batch_size``,
 ``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``weight_decay``,
 ``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``,
 ``strategy``, ``init_weights``: a ``semi_dgpose.weights.h5`` of an earlier stage to start from
 instead of phases 1 and 2, as :mod:`dgpose_tf.fit.conditional_dgpose`'s; ``init_conditional``: a
 Conditional-DGPose ``.weights.h5`` of the same width to start the VAE-GAN from instead of phase 2,
-see :func:`start_from_conditional`); ``seed``; ``output``.
+see :func:`start_from_conditional`; ``freeze``: sub-networks — "encoder", "decoder",
+"discriminator" — left as they are in the VAE-GAN phase); ``seed``; ``output``.
 Writes ``<output>/semi_dgpose.weights.h5``, ``config.json``, ``curves.csv`` / ``curves.png`` and
 TensorBoard logs.
 """
@@ -179,8 +181,7 @@ class _PoseCurve:
                 path.write_text("step,pck@0.5\n")
 
             def on_epoch_end(self, epoch, logs=None):
-                pred = ev._batched(model.estimate_pose, data["image"])
-                pck = ev._pck_figures(pred, data)[0]["pck@0.5"]
+                pck = ev.pck_of(model.estimate_pose, data)
                 step = int(self.model.optimizer.iterations.numpy())
                 with path.open("a") as f:
                     f.write(f"{step},{pck:.4f}\n")
