@@ -269,7 +269,10 @@ def evaluate(model, n=1000, seed=TEST_SEED, out_dir=None, name=None, pose_model=
         trans = _batched(model.transfer, np.roll(x, -1, 0), x)  # pose of B = next, app. of A
         swapped = same = None
         if hasattr(model, "generate"):
-            y_a, z = (_batched(lambda im, i=i: model.encode(im)[i], x) for i in (0, 1))
+            dim = data["pose_vector"].shape[-1]                # one encoding: y ⊕ z
+            codes = _batched(lambda im: np.concatenate([np.asarray(t) for t in model.encode(im)],
+                                                       -1), x)
+            y_a, z = codes[:, :dim], codes[:, dim:]
             if getattr(model, "background_stream", False):    # A's background kept
                 draw = lambda y, z_, im, ya: model.generate(y, z_, images=im, source_pose=ya)
             else:

@@ -25,7 +25,7 @@ from keras import ops
 
 __all__ = ["HOLE_THRESHOLD", "HOLE_DILATION", "HOLE_SOFTEN", "FULL_HOLE_FRACTION",
            "EXTRA_CHANNELS", "body_hole", "check_hole_settings", "training_hole", "fill",
-           "empty_background", "grow_weights"]
+           "empty_background", "draw", "grow_weights"]
 
 HOLE_THRESHOLD, HOLE_DILATION, HOLE_SOFTEN = 0.7, 3, 3
 FULL_HOLE_FRACTION = 1 / 8         # training samples whose hole is the whole image
@@ -76,6 +76,16 @@ def empty_background(heatmaps):
     """``(images, hole)`` for drawing without an appearance image: black, all hole."""
     hole = ops.ones_like(heatmaps[..., :1], dtype="float32")
     return ops.tile(0.0 * hole, [1, 1, 1, 3]), hole
+
+
+def draw(decoder, z, heatmaps, hole_of, images=None, source_heatmaps=None, training=False):
+    """A decoder with the stream draws the pose ``heatmaps``: ``images`` (posed as
+    ``source_heatmaps``) kept outside ``hole_of``\ (target) ∪ ``hole_of``\ (source); without
+    ``images`` the whole picture is drawn. The callers check their inputs first."""
+    if images is None:
+        return fill(decoder, z, heatmaps, *empty_background(heatmaps), training)
+    hole = ops.maximum(hole_of(heatmaps), hole_of(source_heatmaps))
+    return fill(decoder, z, heatmaps, images, hole, training)
 
 
 def grow_weights(model, donor, path, unused_ok=()):

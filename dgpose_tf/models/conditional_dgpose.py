@@ -43,7 +43,7 @@ from keras import ops
 
 from ..pose.heatmaps import semi_dgpose_heatmaps
 from .background_stream import (EXTRA_CHANNELS, HOLE_DILATION, HOLE_THRESHOLD, body_hole,
-                                check_hole_settings, empty_background, fill, grow_weights,
+                                check_hole_settings, draw, fill, grow_weights,
                                 training_hole)
 from .semi_dgpose import (HEATMAP_CHANNELS, IMAGE_SIZE, Z_DIM, Decoder, Discriminator, Encoder,
                           _check_images)
@@ -168,15 +168,13 @@ class ConditionalDGPose(VAEGAN):
         _check_heatmaps(heatmaps)
         if not self.background_stream:
             return self.decoder([z, heatmaps], training=training)
-        if images is None:
-            return fill(self.decoder, z, heatmaps, *empty_background(heatmaps), training)
-        _check_images(images)
-        if source_heatmaps is None:
-            raise ValueError("the background stream needs the appearance images' own pose "
-                             "heatmaps (source_heatmaps) to cut their person out")
-        _check_heatmaps(source_heatmaps, images)
-        hole = ops.maximum(self.hole(heatmaps), self.hole(source_heatmaps))
-        return fill(self.decoder, z, heatmaps, images, hole, training)
+        if images is not None:
+            _check_images(images)
+            if source_heatmaps is None:
+                raise ValueError("the background stream needs the appearance images' own pose "
+                                 "heatmaps (source_heatmaps) to cut their person out")
+            _check_heatmaps(source_heatmaps, images)
+        return draw(self.decoder, z, heatmaps, self.hole, images, source_heatmaps, training)
 
     def call(self, inputs, training=False):
         images, heatmaps = inputs

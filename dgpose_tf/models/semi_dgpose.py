@@ -49,7 +49,7 @@ from keras import layers, ops
 from ..layers import ConvBlock, ResidualBlock, scaled
 from ..pose.heatmaps import POSE_VECTOR_DIM
 from .background_stream import (EXTRA_CHANNELS, HOLE_DILATION, HOLE_THRESHOLD, body_hole,
-                                check_hole_settings, empty_background, fill, grow_weights,
+                                check_hole_settings, draw, fill, grow_weights,
                                 training_hole)
 from .vaegan import VAEGAN, coupled_weight_decay, non_saturating_gan, tfd as _tfd
 
@@ -598,15 +598,14 @@ class SemiDGPose(VAEGAN):
         heatmaps = self.mapper(pose_vectors, training=False)
         if not self.background_stream:
             return self.decoder([z, heatmaps], training=training)
-        if images is None:
-            return fill(self.decoder, z, heatmaps, *empty_background(heatmaps), training)
-        _check_images(images)
-        if source_pose is None:
-            raise ValueError("the background stream needs the appearance images' own pose "
-                             "(source_pose) to cut their person out")
-        hole = ops.maximum(self.hole(heatmaps),
-                           self.hole(self.mapper(source_pose, training=False)))
-        return fill(self.decoder, z, heatmaps, images, hole, training)
+        source = None
+        if images is not None:
+            _check_images(images)
+            if source_pose is None:
+                raise ValueError("the background stream needs the appearance images' own pose "
+                                 "(source_pose) to cut their person out")
+            source = self.mapper(source_pose, training=False)
+        return draw(self.decoder, z, heatmaps, self.hole, images, source, training)
 
     def encode(self, images, deterministic=True):
         """``(y, z)``: posterior means, or one reparameterised sample each."""
