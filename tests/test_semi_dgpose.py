@@ -221,3 +221,54 @@ def test_grown_model_keeps_the_file_and_the_appearance_image_outside_the_hole(tm
     assert S.SemiDGPose.from_config(m.get_config()).background_stream
     # a file of the paper's model without either option still loads as before
     S.SemiDGPose(width=0.0625).load_warm_start(str(tmp_path / "plain.weights.h5"))
+
+
+def test_part_colours_paint_each_parts_mean_colour_at_the_pose_to_draw():
+    from dgpose_tf.models.background_stream import PAINT_FLOOR, PART_THRESHOLD, part_colours
+
+    img = np.zeros((1, 64, 64, 3), "float32")
+    img[0, :32] = (1.0, -1.0, 0.0)                 # top half red-ish, bottom half blue-ish
+    img[0, 32:] = (-1.0, 0.0, 1.0)
+    src = np.zeros((1, 64, 64, 24), "float32")
+    src[0, 4:12, 4:12, 0] = 1.0                    # part 0 sits in the top half
+    src[0, 40:48, 40:56, 1] = 0.5                  # part 1 in the bottom half (weights ∝)
+    src[0, 20:44, 20:24, 2] = 1.0                  # part 2 on both halves: the mean
+    dst = np.zeros_like(src)
+    dst[0, 50:60, 0:10, 0] = 1.0                   # part 0 drawn bottom left
+    dst[0, 0:10, 50:60, 1] = 1.0                   # part 1 top right
+    dst[0, 30:31, 30:31, 1] = 0.5                  # parts 1 and 2 overlapping
+    dst[0, 30:31, 30:31, 2] = 0.5
+    dst[0, 0:4, 0:4, 2] = 0.5                      # faint: its weight below the floor, faded
+    dst[0, 60:64, 60:64, 0] = PART_THRESHOLD       # not a part at all
+    out = np.asarray(part_colours(img, src, dst))
+    np.testing.assert_allclose(out[0, 55, 5], (1, -1, 0), atol=1e-3)
+    np.testing.assert_allclose(out[0, 5, 55], (-1, 0, 1), atol=1e-3)
+    both = np.array([0.0, -0.5, 0.5])                             # part 2: half and half
+    np.testing.assert_allclose(out[0, 30, 30], (np.array([-1, 0, 1]) + both) / 2, atol=1e-3)
+    faint = (0.5 - PART_THRESHOLD) / (1 - PART_THRESHOLD) / PAINT_FLOOR
+    np.testing.assert_allclose(out[0, 2, 2], faint * both, atol=1e-3)
+    np.testing.assert_allclose(out[0, 62, 62], 0.0)
+    np.testing.assert_allclose(out[0, 20, 40], 0.0)                 # no heat: nothing painted
+
+
+def test_part_colours_grow_from_a_stream_model_and_need_the_stream(tmp_path):
+    keras.utils.set_random_seed(0)
+    stream = S.SemiDGPose(width=0.0625, background_stream=True, pose_from="heatmaps")
+    stream.build()
+    stream.save_weights(tmp_path / "stream.weights.h5")
+    m = S.SemiDGPose(width=0.0625, background_stream=True, pose_from="heatmaps",
+                     part_colours=True)
+    m.load_warm_start(str(tmp_path / "stream.weights.h5"))       # grown: 3 zero channels
+    assert m.decoder.extra_channels == 7
+    x = images(3)
+    np.testing.assert_allclose(m.reconstruct(x), stream.reconstruct(x), atol=1e-5)
+    np.testing.assert_allclose(m.transfer(x, x[::-1]), stream.transfer(x, x[::-1]), atol=1e-5)
+    k = m.decoder.convs[0].conv.kernel.numpy()                   # layer 8's new inputs: zero
+    assert np.all(k[:, :, -3:] == 0) and np.any(k[:, :, :-3] != 0)
+    again = S.SemiDGPose.from_config(m.get_config())
+    assert again.part_colours and again.decoder.extra_channels == 7
+    m.save_weights(tmp_path / "colours.weights.h5")
+    again.load_warm_start(str(tmp_path / "colours.weights.h5"))   # its own file: as is
+    np.testing.assert_allclose(again.reconstruct(x), m.reconstruct(x), atol=1e-5)
+    with pytest.raises(ValueError, match="part_colours works in .* needs background_stream"):
+        S.SemiDGPose(width=0.0625, part_colours=True)

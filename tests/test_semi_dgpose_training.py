@@ -174,3 +174,16 @@ def test_background_stream_training_step_is_finite_and_frozen_parts_stay():
     assert np.isfinite(float(logs["loss"]))
     for a, v in zip(before, m.encoder.weights):
         np.testing.assert_array_equal(a, v.numpy())
+
+
+def test_part_colours_training_step_moves_the_new_decoder_inputs():
+    keras.utils.set_random_seed(0)
+    m = SemiDGPose(width=0.0625, background_stream=True, part_colours=True)
+    m.compile(learning_rate=1e-3)
+    m.encoder.trainable = False
+    kernel = m.decoder.convs[0].conv.kernel
+    kernel.assign(np.concatenate([kernel.numpy()[:, :, :-3],
+                                  np.zeros(kernel.shape[:2] + (3, kernel.shape[3]))], 2))
+    logs = m.train_step(batch(4, labelled=1.0))
+    assert np.isfinite(float(logs["loss"]))
+    assert np.any(kernel.numpy()[:, :, -3:] != 0)          # the painted colours reach the loss

@@ -48,9 +48,9 @@ from keras import layers, ops
 
 from ..layers import ConvBlock, ResidualBlock, scaled
 from ..pose.heatmaps import POSE_VECTOR_DIM
-from .background_stream import (EXTRA_CHANNELS, HOLE_DILATION, HOLE_THRESHOLD, body_hole,
-                                check_hole_settings, draw, fill, grow_weights,
-                                training_hole)
+from .background_stream import (EXTRA_CHANNELS, HOLE_DILATION, HOLE_THRESHOLD,
+                                PART_COLOUR_CHANNELS, body_hole, check_hole_settings, draw, fill,
+                                grow_weights, part_colours, training_hole)
 from .vaegan import VAEGAN, coupled_weight_decay, non_saturating_gan, tfd as _tfd
 
 __all__ = ["IMAGE_SIZE", "Z_DIM", "Y_DIM", "HEATMAP_CHANNELS", "Encoder", "PoseMapHead",
@@ -466,25 +466,33 @@ class SemiDGPose(VAEGAN):
     Options beyond the paper (off by default): ``pose_from="heatmaps"`` (μ_y by a fully
     convolutional :class:`PoseMapHead`, see :class:`Encoder`) and ``background_stream`` (the
     appearance image kept outside a hole read off the Mapper's heatmaps of the estimated poses;
-    :mod:`.background_stream`; ``hole_threshold``/``hole_dilation`` as Conditional-DGPose's).
+    :mod:`.background_stream`; ``hole_threshold``/``hole_dilation`` as Conditional-DGPose's);
+    with it, ``part_colours`` (the appearance image's mean colour per heatmap channel of its
+    pose, painted at the pose to draw, as 3 more decoder inputs:
+    :func:`~.background_stream.part_colours`).
     """
 
     def __init__(self, width=1.0, mapper_width=None, sigma_init=None, pose_from="fc",
                  background_stream=False, hole_threshold=HOLE_THRESHOLD,
-                 hole_dilation=HOLE_DILATION, **kwargs):
+                 hole_dilation=HOLE_DILATION, part_colours=False, **kwargs):
         super().__init__(**kwargs)
         self.width = float(width)
         self.mapper_width = float(width if mapper_width is None else mapper_width)
         self.sigma_init = None if sigma_init is None else float(sigma_init)
         self.pose_from = pose_from
         self.background_stream = bool(background_stream)
+        self.part_colours = bool(part_colours)
+        if self.part_colours and not self.background_stream:
+            raise ValueError("part_colours works in the background stream's hole: it needs "
+                             "background_stream=True")
         self.hole_threshold, self.hole_dilation = check_hole_settings(hole_threshold,
                                                                       hole_dilation)
         self.encoder = Encoder(self.width, sigma_init=self.sigma_init, pose_from=pose_from,
                                name="encoder")
         self.mapper = Mapper(self.mapper_width, name="mapper")
-        self.decoder = Decoder(self.width, extra_channels=EXTRA_CHANNELS
-                               if self.background_stream else 0, name="decoder")
+        extra = (EXTRA_CHANNELS if self.background_stream else 0) + \
+            (PART_COLOUR_CHANNELS if self.part_colours else 0)
+        self.decoder = Decoder(self.width, extra_channels=extra, name="decoder")
         self.discriminator = Discriminator(self.width, name="discriminator")
         self.mapper.trainable = False    # trained offline first, then frozen (paper §3)
         self.alpha, self.gamma = 100.0, 1.0
@@ -493,7 +501,7 @@ class SemiDGPose(VAEGAN):
         self.encoder.build(input_shape)
         self.mapper.build((None, Y_DIM))
         self.decoder.build(((None, Z_DIM), (None, IMAGE_SIZE, IMAGE_SIZE, HEATMAP_CHANNELS),
-                            (None, IMAGE_SIZE, IMAGE_SIZE, EXTRA_CHANNELS)))
+                            (None, IMAGE_SIZE, IMAGE_SIZE, self.decoder.extra_channels)))
         self.discriminator.build(input_shape)
         self.built = True
 
@@ -503,14 +511,16 @@ class SemiDGPose(VAEGAN):
         if self.pose_from != "fc" or self.background_stream:     # files of earlier versions
             config.update(pose_from=self.pose_from, background_stream=self.background_stream,
                           hole_threshold=self.hole_threshold, hole_dilation=self.hole_dilation)
+        if self.part_colours:
+            config["part_colours"] = True
         return config
 
     def load_warm_start(self, path):
-        """Load a ``.weights.h5`` of this model, or of the paper's (FC pose head, no background
-        stream) of the same widths: every shared weight is copied, the decoder's layer 8 gets
-        zero weights on the background stream's channels (training starts from the loaded
-        model's pictures inside the hole) and a :class:`PoseMapHead` starts fresh (train it with
-        the ``pose_warmup`` phase)."""
+        """Load a ``.weights.h5`` of this model, of the same model without part colours, or of
+        the paper's (FC pose head, no background stream) of the same widths: every shared weight
+        is copied, the decoder's layer 8 gets zero weights on its new channels (training starts
+        from the loaded model's pictures inside the hole) and a :class:`PoseMapHead` starts fresh
+        (train it with the ``pose_warmup`` phase)."""
         if not self.built:
             self.build()
         try:
@@ -518,9 +528,19 @@ class SemiDGPose(VAEGAN):
         except ValueError:
             if self.pose_from == "fc" and not self.background_stream:
                 raise
-        twin = SemiDGPose(self.width, self.mapper_width, self.sigma_init)
-        twin.build()
-        twin.load_weights(path)
+        twins = [SemiDGPose(self.width, self.mapper_width, self.sigma_init)]
+        if self.part_colours:
+            twins.insert(0, SemiDGPose(self.width, self.mapper_width, self.sigma_init,
+                                       self.pose_from, True, self.hole_threshold,
+                                       self.hole_dilation))
+        for twin in twins:
+            twin.build()
+            try:
+                twin.load_weights(path)
+                break
+            except ValueError:
+                if twin is twins[-1]:
+                    raise
         fresh = grow_weights(self, twin, path, unused_ok=("encoder/mu_y/",))
         print(f"grown from {path}: {len(fresh)} new variables "
               f"({', '.join(sorted({f.split('/')[1] for f in fresh})) or 'none'})")
@@ -564,7 +584,11 @@ class SemiDGPose(VAEGAN):
         heatmaps = self.mapper(y, training=False)
         if self.background_stream:
             hole = training_hole(self.hole(heatmaps), self.noise_seed(2))
-            x_hat = fill(self.decoder, z, heatmaps, x, hole, training)
+            painted = None
+            if self.part_colours:      # the image's own colours; none where all is hole
+                whole = tf.reduce_min(hole, [1, 2, 3], keepdims=True) > 0.999
+                painted = tf.where(whole, 0.0, part_colours(x, heatmaps, heatmaps))
+            x_hat = fill(self.decoder, z, heatmaps, x, hole, training, painted)
         else:
             x_hat = self.decoder([z, heatmaps], training=training)
         kl_z = _tfd().kl_divergence(q_z, self.prior(Z_DIM, x.dtype))
@@ -605,7 +629,8 @@ class SemiDGPose(VAEGAN):
                 raise ValueError("the background stream needs the appearance images' own pose "
                                  "(source_pose) to cut their person out")
             source = self.mapper(source_pose, training=False)
-        return draw(self.decoder, z, heatmaps, self.hole, images, source, training)
+        return draw(self.decoder, z, heatmaps, self.hole, images, source, training,
+                    self.part_colours)
 
     def encode(self, images, deterministic=True):
         """``(y, z)``: posterior means, or one reparameterised sample each."""
