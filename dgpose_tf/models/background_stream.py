@@ -22,7 +22,6 @@ the decoder, and z (100 numbers, mostly spent on the background) draws them grey
 of the appearance image under each of the source pose's 24 heatmaps, painted at the target pose's
 heatmaps, gives the decoder 3 more input channels that carry the person's colours into the hole
 (a one-number-per-part version of the part-wise appearance of Esser et al.'s VUNet, CVPR 2018).
-
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ HOLE_THRESHOLD, HOLE_DILATION, HOLE_SOFTEN = 0.7, 3, 3
 FULL_HOLE_FRACTION = 1 / 8         # training samples whose hole is the whole image
 EXTRA_CHANNELS = 4                 # the kept image (3) and the hole (1)
 PART_COLOUR_CHANNELS = 3           # the painted part colours (option)
-PART_THRESHOLD = 0.3               # heat of a part counted from here (the Mapper's maps are blurred)
+PART_THRESHOLD = 0.3               # a part's heat counts from here (the Mapper's maps are blurred)
 PAINT_FLOOR = 0.5                  # summed part weight below which the painted colour fades to 0
 
 
@@ -132,9 +131,10 @@ def draw(decoder, z, heatmaps, hole_of, images=None, source_heatmaps=None, train
 def grow_weights(model, donor, path, unused_ok=()):
     """Copy ``donor``'s weights (a built model loaded from ``path``) into ``model`` by variable
     path. A 4-D kernel with more input channels (layer 8 of a decoder grown with the stream or
-    the part colours) gets zero weights on the new ones; variables the donor lacks (new heads) keep their
-    initialisation; donor variables whose path starts with one of ``unused_ok`` may be left
-    behind (any other is a named error). Returns the paths left at their initialisation."""
+    the part colours) gets zero weights on the new ones; variables the donor lacks (new heads)
+    keep their initialisation; donor variables whose path starts with one of ``unused_ok`` may
+    be left behind (any other is a named error). Returns the paths left at their
+    initialisation."""
     def key(v):
         return v.path.split("/", 1)[-1]
 
