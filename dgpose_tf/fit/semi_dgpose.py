@@ -18,9 +18,9 @@ Config keys: ``model`` (SemiDGPose arguments, e.g. ``{"width": 0.125, "mapper_wi
 ``then``: further phases continuing the Mapper (:func:`mapper_phases`), ``from``: a Mapper
 weights file to reuse instead of training one); ``pose_warmup`` (``steps``, ``batch_size``,
 ``learning_rate``, ``freeze_trunk``: layers 1–10 left as they are — a new pose head on a warm
-start's trunk; run after ``init_weights`` too); ``train`` (``steps``, ``steps_per_epoch``, ``batch_size``,
-``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``weight_decay``,
-``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``,
+start's trunk; run after ``init_weights`` too); ``train`` (``steps``, ``steps_per_epoch``,
+``batch_size``, ``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``,
+``weight_decay``, ``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``,
 ``strategy``, ``init_weights``: a ``semi_dgpose.weights.h5`` of an earlier stage to start from
 instead of phases 1 and 2, as :mod:`dgpose_tf.fit.conditional_dgpose`'s; ``init_conditional``: a
 Conditional-DGPose ``.weights.h5`` of the same width to start the VAE-GAN from instead of phase 2,

@@ -121,7 +121,7 @@ def draw(decoder, z, heatmaps, hole_of, images=None, source_heatmaps=None, train
     callers check their inputs first."""
     if images is None:
         images, hole = empty_background(heatmaps)
-        painted = images if colours else None
+        painted = ops.zeros_like(images) if colours else None
         return fill(decoder, z, heatmaps, images, hole, training, painted)
     hole = ops.maximum(hole_of(heatmaps), hole_of(source_heatmaps))
     painted = part_colours(images, source_heatmaps, heatmaps) if colours else None
