@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-__all__ = ["ConvBlock", "ResidualBlock", "scaled"]
+__all__ = ["ConvBlock", "ResidualBlock", "ResBlock", "scaled"]
 
 _ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh")
 
@@ -124,3 +124,35 @@ class ResidualBlock(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters}
+
+
+@keras.saving.register_keras_serializable(package="dgpose_tf")
+class ResBlock(layers.Layer):
+    """He et al.'s basic residual block: 3×3 conv-BN-ReLU → 3×3 conv-BN, plus the input (1×1
+    projection when the stride or width changes), ReLU ('same' padding; BN with Keras's default
+    epsilon, which MirrorNet's shipped weights were trained with)."""
+
+    def __init__(self, filters, stride=1, project=None, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.stride = int(filters), int(stride)
+        self.project = self.stride != 1 if project is None else bool(project)
+        self.proj = (layers.Conv2D(self.filters, 1, self.stride, use_bias=False, name="proj")
+                     if self.project else None)
+        self.c1 = layers.Conv2D(filters, 3, stride, "same", use_bias=False, name="conv1")
+        self.b1 = layers.BatchNormalization(momentum=0.9, name="bn1")
+        self.c2 = layers.Conv2D(filters, 3, 1, "same", use_bias=False, name="conv2")
+        self.b2 = layers.BatchNormalization(momentum=0.9, name="bn2")
+
+    def build(self, input_shape):
+        if not self.project and input_shape[-1] != self.filters:
+            raise ValueError(f"a residual block of {self.filters} channels without projection "
+                             f"got {input_shape[-1]} channels")
+
+    def call(self, x, training=None):
+        h = ops.relu(self.b1(self.c1(x), training=training))
+        h = self.b2(self.c2(h), training=training)
+        return ops.relu(h + (x if self.proj is None else self.proj(x)))
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "stride": self.stride,
+                "project": self.project}

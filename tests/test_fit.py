@@ -152,6 +152,10 @@ def test_a_later_stage_grows_a_pose_map_and_stream_and_trains_frozen_parts(tmp_p
     path = tmp_path / "later.json"
     path.write_text(json.dumps(config))
     assert cli.main(["train", str(path)]) == 0
+    _, s_z, _, s_y = after.encoder(np.zeros((2, 64, 64, 3), "float32"))
+    np.testing.assert_allclose(s_y, 0.05, rtol=1e-4)              # train.sigma_y: q(y|x)'s σ only
+    np.testing.assert_allclose(s_z, first.encoder(np.zeros((2, 64, 64, 3), "float32"))[1],
+                               rtol=1e-5)
     run = tmp_path / "b" / "run"
     assert len((run / "pose_warmup_curve.csv").read_text().splitlines()) == 2
     before, after = first, SemiDGPose(**config["model"])
@@ -162,3 +166,40 @@ def test_a_later_stage_grows_a_pose_map_and_stream_and_trains_frozen_parts(tmp_p
         if "pose_map" not in v.path and "mu_y" not in v.path:
             np.testing.assert_array_equal(v.numpy(), trunk[v.path.split("/", 1)[1]], v.path)
     assert not np.allclose(after.decoder.convs[0].weights[0].numpy()[:, :, -4:], 0)   # learnt
+
+
+def test_a_stage_of_no_vae_gan_steps_trains_only_a_new_pose_network(tmp_path):
+    """``train.steps`` 0 (a Semi-DGPose stage with a pose phase only): the residual pose network
+    is trained on the earlier file's frozen model, everything else is the file's."""
+    from dgpose_tf.models.semi_dgpose import SemiDGPose
+
+    kw = dict(width=0.0625, background_stream=True, part_colours=True)
+    first = SemiDGPose(pose_from="heatmaps", **kw)
+    first.build()
+    earlier = tmp_path / "earlier.weights.h5"
+    first.save_weights(str(earlier))
+    config = json.loads(tiny_config(tmp_path / "a").read_text())
+    config["model"].update(pose_from="residual", **kw)
+    config["pose_warmup"].update(freeze_trunk=True, decay_to=0.05)
+    config["train"].update(steps=0, init_weights=str(earlier), sigma_y=0.05)
+    config["output"] = str(tmp_path / "b" / "run")
+    path = tmp_path / "later.json"
+    path.write_text(json.dumps(config))
+    assert cli.main(["train", str(path)]) == 0
+    after = SemiDGPose(pose_from="residual", **kw)
+    after.build()
+    after.load_weights(str(tmp_path / "b" / "run" / "semi_dgpose.weights.h5"))
+    for part in ("decoder", "mapper", "discriminator"):
+        for a, b in zip(getattr(first, part).weights, getattr(after, part).weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), a.path)
+    _, s_z, _, s_y = after.encoder(np.zeros((2, 64, 64, 3), "float32"))
+    np.testing.assert_allclose(s_y, 0.05, rtol=1e-4)              # train.sigma_y: q(y|x)'s σ only
+    np.testing.assert_allclose(s_z, first.encoder(np.zeros((2, 64, 64, 3), "float32"))[1],
+                               rtol=1e-5)
+    run = tmp_path / "b" / "run"
+    assert len((run / "pose_warmup_curve.csv").read_text().splitlines()) == 2
+    assert not (run / "curves.csv").exists()            # no VAE-GAN step, no GAN curves
+    del config["pose_warmup"]
+    path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="0, no VAE-GAN steps, only for a Semi-DGPose stage"):
+        fit.load_config(path)

@@ -189,6 +189,32 @@ def test_pose_from_heatmaps_gives_a_pose_vector_and_names_bad_choices():
         S.SemiDGPose(width=0.0625, pose_from="soft")
 
 
+def test_soft_argmax_finds_the_peak_cell_of_a_32_grid():
+    logits = np.full((2, 32, 32, 24), -50.0, "float32")
+    logits[0, 5, 30, :] = 50.0                                   # row 5, column 30
+    logits[1, :, :, :] = 0.0                                     # flat: the centre of the image
+    u = np.asarray(S.soft_argmax(logits)).reshape(2, 24, 2)
+    # cell i's centre is (i + 1/2) / 16 − 1
+    np.testing.assert_allclose(u[0], np.tile([30.5 / 16 - 1, 5.5 / 16 - 1], (24, 1)), atol=1e-5)
+    np.testing.assert_allclose(u[1], 0.0, atol=1e-5)
+    joints = np.asarray(S.vector_to_joints(np.asarray(S.soft_argmax(logits))[:1]))
+    np.testing.assert_allclose(joints[0, 0], [60.5, 10.5], atol=1e-4)   # pixels 60-61, 10-11
+
+
+def test_pose_from_residual_has_its_own_pose_network_on_the_image():
+    m = S.SemiDGPose(width=0.0625, pose_from="residual")
+    m.build()
+    mu_z, s_z, mu_y, s_y = m.encoder(images(2))
+    assert mu_y.shape == s_y.shape == (2, 48) and np.abs(np.asarray(mu_y)).max() < 1
+    assert not hasattr(m.encoder, "mu_y") and not hasattr(m.encoder, "pose_map")
+    assert m.encoder.pose_net.logits(images(1)).shape == (1, 32, 32, 24)
+    # μ_y does not depend on the Table A1 trunk: zeroing it leaves the pose unchanged
+    for v in m.encoder.blocks[0].weights:
+        v.assign(np.zeros(v.shape, "float32"))
+    np.testing.assert_allclose(m.encoder(images(2))[2], mu_y, atol=1e-6)
+    assert S.SemiDGPose.from_config(m.get_config()).pose_from == "residual"
+
+
 def test_grown_model_keeps_the_file_and_the_appearance_image_outside_the_hole(tmp_path):
     from dgpose_tf.models.background_stream import body_hole
 
@@ -272,3 +298,25 @@ def test_part_colours_grow_from_a_stream_model_and_need_the_stream(tmp_path):
     np.testing.assert_allclose(again.reconstruct(x), m.reconstruct(x), atol=1e-5)
     with pytest.raises(ValueError, match="part_colours works in .* needs background_stream"):
         S.SemiDGPose(width=0.0625, part_colours=True)
+
+
+def test_residual_pose_network_grows_from_a_map_head_file_with_part_colours(tmp_path):
+    keras.utils.set_random_seed(0)
+    kw = dict(width=0.0625, background_stream=True, part_colours=True)
+    old = S.SemiDGPose(pose_from="heatmaps", **kw)
+    old.build()
+    old.save_weights(tmp_path / "map.weights.h5")
+    m = S.SemiDGPose(pose_from="residual", **kw)
+    m.load_warm_start(str(tmp_path / "map.weights.h5"))
+    x = images(3)
+    y, z = old.encode(x)
+    y_b = np.roll(np.asarray(y), 1, 0)
+    # the same poses and codes draw the same pictures: mapper, decoder and z heads are the file's
+    np.testing.assert_allclose(m.generate(y_b, z, images=x, source_pose=y),
+                               old.generate(y_b, z, images=x, source_pose=y), atol=1e-5)
+    np.testing.assert_allclose(m.encode(x)[1], z, atol=1e-5)
+    assert m.encoder.pose_net.built and not hasattr(m.encoder, "pose_map")
+    m.save_weights(tmp_path / "residual.weights.h5")
+    again = S.SemiDGPose.from_config(m.get_config())
+    again.load_warm_start(str(tmp_path / "residual.weights.h5"))  # its own file: as is
+    np.testing.assert_allclose(again.estimate_pose(x), m.estimate_pose(x), atol=1e-5)

@@ -112,6 +112,23 @@ def test_pose_warm_start_learns_from_labelled_samples_only():
                zip(before, m.encoder.mu_y.trainable_variables))
 
 
+def test_pose_phase_never_runs_the_network_on_unlabelled_samples():
+    from dgpose_tf.models.semi_dgpose import PoseTrainer, pose_regression_error
+
+    keras.utils.set_random_seed(0)
+    m = SemiDGPose(width=0.0625)
+    m.build()
+    trainer = PoseTrainer(m.encoder, weight_decay=0.0)
+    b = batch(6, labelled=0.5)
+    poisoned = dict(b, image=tf.concat([b["image"][:3], tf.fill((3, 64, 64, 3), np.nan)], 0))
+    loss = float(trainer.phase_loss(poisoned))       # NaN images of unlabelled samples: unused
+    assert np.isfinite(loss)
+    mu_y = m.encoder(b["image"][:3], training=True)[2]
+    want = pose_regression_error(mu_y, b["pose_vector"][:3], b["pose_mask"][:3])
+    np.testing.assert_allclose(loss, float(tf.reduce_mean(want)), rtol=1e-5)
+    assert float(trainer.phase_loss(batch(4, labelled=0.0))) == 0.0
+
+
 def test_mapper_loss_is_the_papers_l2_or_binary_cross_entropy():
     from dgpose_tf.models.semi_dgpose import Mapper, MapperTrainer
 
@@ -187,3 +204,39 @@ def test_part_colours_training_step_moves_the_new_decoder_inputs():
     logs = m.train_step(batch(4, labelled=1.0))
     assert np.isfinite(float(logs["loss"]))
     assert np.any(kernel.numpy()[:, :, -3:] != 0)          # the painted colours reach the loss
+
+
+def test_map_targets_are_gaussians_on_the_label_summing_to_one():
+    from dgpose_tf.models.semi_dgpose import map_targets
+
+    u = np.zeros((1, 48), "float32")
+    u[0, :2] = (10.5 / 16 - 1, 20.5 / 16 - 1)            # point 0 on the centre of cell (20, 10)
+    t = np.asarray(map_targets(u, 32, sigma=1.0)).reshape(1, 24, 32, 32)
+    np.testing.assert_allclose(t.sum((2, 3)), 1.0, rtol=1e-5)
+    assert np.unravel_index(t[0, 0].argmax(), (32, 32)) == (20, 10)
+    g = np.exp(-0.5 * np.arange(-2, 3) ** 2)               # σ = 1 cell along the row
+    np.testing.assert_allclose(t[0, 0, 20, 8:13] / t[0, 0, 20, 10], g, rtol=1e-4)
+    np.testing.assert_allclose(t[0, 0, 18:23, 10] / t[0, 0, 20, 10], g, rtol=1e-4)
+
+
+def test_pose_phase_map_loss_is_the_cross_entropy_to_the_targets():
+    from dgpose_tf.models.semi_dgpose import (PoseTrainer, map_targets, pose_regression_error,
+                                              soft_argmax)
+
+    keras.utils.set_random_seed(0)
+    m = SemiDGPose(width=0.0625, pose_from="residual")
+    m.build()
+    b = batch(2, labelled=1.0)
+    mask = np.ones((2, 48), "float32")
+    mask[1, 6:8] = 0.0                                     # point 3 of sample 1 unlabelled
+    b["pose_mask"] = tf.constant(mask)
+    logits = m.encoder.pose_net.logits(b["image"], training=True).numpy()
+    p = tf.nn.log_softmax(logits.transpose(0, 3, 1, 2).reshape(2, 24, -1), -1).numpy()
+    t = np.asarray(map_targets(b["pose_vector"], 32, 1.5))
+    ce = -(t * p).sum(-1) * mask[:, ::2]
+    reg = np.asarray(pose_regression_error(soft_argmax(logits), b["pose_vector"], mask))
+    want = np.mean(reg + 0.5 * ce.sum(-1) / mask[:, ::2].sum(-1))
+    got = float(PoseTrainer(m.encoder, map_weight=0.5, map_sigma=1.5).phase_loss(b))
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    with pytest.raises(ValueError, match="map_weight needs an encoder with pose_from='residual'"):
+        PoseTrainer(SemiDGPose(width=0.0625).encoder, map_weight=1.0)

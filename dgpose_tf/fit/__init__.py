@@ -79,7 +79,7 @@ _TOP = {"name": str, "family": str, "about": str, "model": dict, "data": dict, "
 _POSITIVE = ("steps_per_epoch", "batch_size", "eval_every", "eval_n", "checkpoint_every",
              "keep_checkpoints", "critic_steps", "stop_at")
 _COUNTS = ("kl_warmup", "lr_decay_begin", "init_sequences", "threads")
-_RATES = ("learning_rate", "d_learning_rate")
+_RATES = ("learning_rate", "d_learning_rate", "sigma_y")
 _NUMBERS = ("beta_1", "beta_2", "weight_decay", "alpha", "gamma", "gp_weight", "kl_beta",
             "label_smoothing", "kl_max")
 _FLAGS = ("alpha_per_pixel", "posterior_noise_ramp", "deterministic")
@@ -118,10 +118,13 @@ def check_config(config, path="config"):
             unknown(key, _TRAIN, "train.")
         bad = None
         if key == "steps":
-            ok = (isinstance(value, int) and not isinstance(value, bool) and value > 0) or \
+            zero_ok = config.get("family") == "semi_dgpose" and bool(config.get("pose_warmup"))
+            ok = (isinstance(value, int) and not isinstance(value, bool)
+                  and (value > 0 or (value == 0 and zero_ok))) or \
                 (isinstance(value, dict) and all(isinstance(v, int) and v >= 0
                                                  for v in value.values()))
-            bad = None if ok else "a positive integer"
+            bad = None if ok else ("a positive integer (0, no VAE-GAN steps, only for a "
+                                   "Semi-DGPose stage with a pose_warmup)")
         elif key in _POSITIVE:
             bad = None if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
                 else "a positive integer"
@@ -633,9 +636,15 @@ def fit_and_save(model, config, run, steps=None, heatmaps=True):
     out = run.out
     train, data = config["train"], config["data"]
     total = int(steps or train["steps"])
+    weights = Path(out) / f"{config['family']}.weights.h5"
+    saved = {k: v for k, v in config.items() if not k.startswith("_")}
+    if total == 0:                # a stage that only trains a head in an earlier phase
+        (Path(out) / "config.json").write_text(json.dumps(saved, indent=1))
+        model.save_weights(str(weights))
+        print(f"{config['family']}: train.steps is 0, no VAE-GAN steps; saved {weights}")
+        return None
     per_epoch = int(min(total, train.get("steps_per_epoch", 500)))
     preview = next(iter(pipeline.synthetic_dataset(16, 16, seed=10_000 + data.get("seed", 0))))
-    saved = {k: v for k, v in config.items() if not k.startswith("_")}
     (Path(out) / "config.json").write_text(json.dumps(saved, indent=1))
     batch = train.get("batch_size", 64)
     print(f"{config['family']}: {total} steps of batch {batch}"
@@ -649,7 +658,6 @@ def fit_and_save(model, config, run, steps=None, heatmaps=True):
         model, config, run,
         lambda start, w, n: training_dataset(data, batch, heatmaps, start, w, n),
         total, per_epoch, standard_callbacks(out, preview, curves))
-    weights = Path(out) / f"{config['family']}.weights.h5"
     model.save_weights(str(weights))
     print(f"saved {weights}")
     return history

@@ -17,15 +17,20 @@ Config keys: ``model`` (SemiDGPose arguments, e.g. ``{"width": 0.125, "mapper_wi
 ``loss``: "l2" (the paper's) or "bce" (:class:`~dgpose_tf.models.semi_dgpose.MapperTrainer`),
 ``then``: further phases continuing the Mapper (:func:`mapper_phases`), ``from``: a Mapper
 weights file to reuse instead of training one); ``pose_warmup`` (``steps``, ``batch_size``,
-``learning_rate``, ``freeze_trunk``: layers 1–10 left as they are — a new pose head on a warm
-start's trunk; run after ``init_weights`` too); ``train`` (``steps``, ``steps_per_epoch``,
-``batch_size``, ``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``,
-``weight_decay``, ``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``,
+``learning_rate``, ``decay_to``: a cosine decay of the rate to this fraction of it by the last
+step, ``map_weight`` / ``map_sigma``: the pose network's map loss
+(:class:`~dgpose_tf.models.semi_dgpose.PoseTrainer`), ``freeze_trunk``: layers 1–10 left as they
+are — a new pose head on a warm start's trunk; run after ``init_weights`` too); ``train``
+(``steps`` — 0 for a stage that only trains a pose head —, ``steps_per_epoch``, ``batch_size``,
+``learning_rate``, ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``weight_decay``,
+``alpha``, ``alpha_per_pixel``, ``gamma``, ``precision``, ``eval_every``, ``eval_n``,
 ``strategy``, ``init_weights``: a ``semi_dgpose.weights.h5`` of an earlier stage to start from
 instead of phases 1 and 2, as :mod:`dgpose_tf.fit.conditional_dgpose`'s; ``init_conditional``: a
 Conditional-DGPose ``.weights.h5`` of the same width to start the VAE-GAN from instead of phase 2,
-see :func:`start_from_conditional`; ``freeze``: sub-networks — "encoder", "decoder",
-"discriminator" — left as they are in the VAE-GAN phase); ``seed``; ``output``.
+see :func:`start_from_conditional`; ``sigma_y``: q(y|x)'s σ head restarted at this constant
+before the VAE-GAN phase (with a frozen encoder the samples of y given to the decoder for
+unlabelled images then stay that close to the estimate); ``freeze``: sub-networks — "encoder",
+"decoder", "discriminator" — left as they are in the VAE-GAN phase); ``seed``; ``output``.
 Writes ``<output>/semi_dgpose.weights.h5``, ``config.json``, ``curves.csv`` / ``curves.png`` and
 TensorBoard logs.
 """
@@ -151,9 +156,14 @@ def warm_start_pose(model, config, out, strat):
     for block in frozen:                  # BN of a frozen block runs in inference mode
         block.trainable = False
     with strat.scope():
-        trainer = PoseTrainer(model.encoder, config["train"].get("weight_decay", 5e-4))
-        trainer.compile(optimizer=keras.optimizers.Adam(wcfg.get("learning_rate", 1e-3)))
-    steps = int(wcfg.get("steps", 5000))
+        trainer = PoseTrainer(model.encoder, config["train"].get("weight_decay", 5e-4),
+                              map_weight=wcfg.get("map_weight", 0.0),
+                              map_sigma=wcfg.get("map_sigma", 1.0))
+        steps = int(wcfg.get("steps", 5000))
+        lr = float(wcfg.get("learning_rate", 1e-3))
+        if wcfg.get("decay_to") is not None:        # cosine decay to lr · decay_to at the end
+            lr = keras.optimizers.schedules.CosineDecay(lr, steps, alpha=float(wcfg["decay_to"]))
+        trainer.compile(optimizer=keras.optimizers.Adam(lr))
     per_epoch = int(min(steps, wcfg.get("steps_per_epoch", 1000)))
     print(f"pose warm start: {steps} steps of batch {wcfg.get('batch_size', 64)} "
           f"(labelled samples only{'; layers 1-10 frozen' if frozen else ''})")
@@ -248,6 +258,9 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
             warm_start_pose(model, config, out, strat)
     elif config.get("pose_warmup"):         # e.g. a new pose head on a warm start's trunk
         warm_start_pose(model, config, out, strat)
+    if train.get("sigma_y"):                # before a checkpoint of this run restores its own
+        model.encoder.reset_sigma(train["sigma_y"], [model.encoder.sigma_y])
+        print(f"q(y|x)'s scale restarted at sigma {train['sigma_y']:g}")
     for part in train.get("freeze", ()):
         getattr(model, part).trainable = False
     if train.get("freeze"):

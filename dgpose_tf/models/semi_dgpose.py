@@ -46,7 +46,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from ..layers import ConvBlock, ResidualBlock, scaled
+from ..layers import ConvBlock, ResBlock, ResidualBlock, scaled
 from ..pose.heatmaps import POSE_VECTOR_DIM
 from .background_stream import (EXTRA_CHANNELS, HOLE_DILATION, HOLE_THRESHOLD,
                                 PART_COLOUR_CHANNELS, body_hole, check_hole_settings, draw, fill,
@@ -54,8 +54,10 @@ from .background_stream import (EXTRA_CHANNELS, HOLE_DILATION, HOLE_THRESHOLD,
 from .vaegan import VAEGAN, coupled_weight_decay, non_saturating_gan, tfd as _tfd
 
 __all__ = ["IMAGE_SIZE", "Z_DIM", "Y_DIM", "HEATMAP_CHANNELS", "Encoder", "PoseMapHead",
+           "PoseNetHead",
            "Mapper", "Decoder",
            "Discriminator", "SemiDGPose", "MapperTrainer", "PoseTrainer", "vector_to_joints",
+           "soft_argmax", "map_targets",
            "coupled_weight_decay"]
 
 IMAGE_SIZE = 64
@@ -111,7 +113,7 @@ class _Net(keras.Model):
         return cls(**config)
 
 
-POSE_FROM = ("fc", "heatmaps")
+POSE_FROM = ("fc", "heatmaps", "residual")
 _TAPS = (1, 2, 3)            # the trunk's layers 2, 3, 4 (15×15, 8×8, 4×4) feed the map head
 MAP_SIZE = 16
 
@@ -157,14 +159,72 @@ class PoseMapHead(_Net):
         return _f32(x)
 
     def call(self, inputs, training=None):
-        logits = self.logits(inputs, training=training)               # (B, 16, 16, 24)
-        p = ops.softmax(ops.reshape(ops.transpose(logits, (0, 3, 1, 2)),
-                                    (-1, Y_DIM // 2, MAP_SIZE * MAP_SIZE)), -1)
-        centres = (np.arange(MAP_SIZE, dtype=np.float32) + 0.5) / (MAP_SIZE / 2) - 1.0
-        gy, gx = np.meshgrid(centres, centres, indexing="ij")
-        u = ops.sum(p * gx.reshape(-1), -1)
-        v = ops.sum(p * gy.reshape(-1), -1)
-        return ops.reshape(ops.stack([u, v], -1), (-1, Y_DIM))
+        return soft_argmax(self.logits(inputs, training=training))
+
+
+def soft_argmax(logits):
+    """Maps ``(B, S, S, 24)`` → pose vectors ``(B, 48)``: each map's expected position under its
+    spatial softmax, in the pose vector's [−1, 1] coordinates (cell i's centre at
+    (i + ½)/(S/2) − 1)."""
+    size = logits.shape[1]
+    p = ops.softmax(ops.reshape(ops.transpose(logits, (0, 3, 1, 2)),
+                                (-1, Y_DIM // 2, size * size)), -1)
+    centres = (np.arange(size, dtype=np.float32) + 0.5) / (size / 2) - 1.0
+    gy, gx = np.meshgrid(centres, centres, indexing="ij")
+    u = ops.sum(p * gx.reshape(-1), -1)
+    v = ops.sum(p * gy.reshape(-1), -1)
+    return ops.reshape(ops.stack([u, v], -1), (-1, Y_DIM))
+
+
+@keras.saving.register_keras_serializable(package="dgpose_tf")
+class PoseNetHead(_Net):
+    """μ_y from a pose network of its own (an option, not Table A1): the image alone, not the
+    trunk's features, through a SimpleBaseline-style residual encoder–decoder with skips (Xiao et
+    al., ECCV 2018; Newell et al.'s hourglass skips) — a 3×3 stride-2 stem to 32×32 of
+    ``c = scaled(128, width)`` channels, basic residual blocks (2 at 32×32 of c, 2 at 16×16 of
+    2c, 3 at 8×8 of 4c), two 4×4 stride-2 deconvolutions back to 32×32, each followed by the
+    skip of that size (concatenated) and a 3×3 conv-BN-ReLU, a 1×1 conv to 24 maps of 32×32 and
+    their :func:`soft_argmax` (integral regression, Sun et al., ECCV 2018).
+
+    Why: the Table A1 trunk ends in a 1×1 feature; Semi-DGPose's FC head, a plain supervised FC
+    regression and :class:`PoseMapHead` on that trunk all level off at held-out PCK@0.5
+    0.72–0.73, with wrists at the mean pose's level. Pose networks of the field keep a spatial
+    map at a fraction of the input's resolution all the way to the output."""
+
+    def __init__(self, width=1.0, **kwargs):
+        super().__init__(width, **kwargs)
+        c = scaled(128, self.width)
+        bn_relu = dict(batch_norm=True, activation="relu")
+        self.stem = ConvBlock(c, 3, 2, 1, name="stem", **bn_relu)
+        self.stages = [
+            [ResBlock(c, name="res1a"), ResBlock(c, name="res1b")],
+            [ResBlock(2 * c, 2, name="res2a"), ResBlock(2 * c, name="res2b")],
+            [ResBlock(4 * c, 2, name="res3a"), ResBlock(4 * c, name="res3b"),
+             ResBlock(4 * c, name="res3c")]]
+        self.ups = [ConvBlock(2 * c, 4, 2, 1, transpose=True, name="up2", **bn_relu),
+                    ConvBlock(c, 4, 2, 1, transpose=True, name="up1", **bn_relu)]
+        self.merges = [ConvBlock(2 * c, 3, 1, 1, name="merge2", **bn_relu),
+                       ConvBlock(c, 3, 1, 1, name="merge1", **bn_relu)]
+        self.head = ConvBlock(Y_DIM // 2, 1, 1, 0, name="logits")
+
+    def build(self, input_shape=(None, IMAGE_SIZE, IMAGE_SIZE, 3)):
+        self.logits(keras.KerasTensor(tuple(input_shape)))   # builds every layer on the way
+        self.built = True
+
+    def logits(self, images, training=None):
+        """Images ``(B, 64, 64, 3)`` → 24 maps ``(B, 32, 32, 24)``."""
+        x = self.stem(images, training=training)
+        skips = []
+        for stage in self.stages:
+            for block in stage:
+                x = block(x, training=training)
+            skips.append(x)
+        for up, merge, skip in zip(self.ups, self.merges, skips[-2::-1]):
+            x = merge(ops.concatenate([up(x, training=training), skip], -1), training=training)
+        return _f32(self.head(x, training=training))
+
+    def call(self, images, training=None):
+        return soft_argmax(self.logits(images, training=training))
 
 
 @keras.saving.register_keras_serializable(package="dgpose_tf")
@@ -174,11 +234,13 @@ class Encoder(_Net):
     ``pose_head=False`` drops the y heads (x → (μ_z, σ_z)): Conditional-DGPose's encoder, which
     takes the image with its heatmaps (27 channels; the input depth comes from ``build``).
     ``sigma_init``: the σ heads' bias is set so that σ starts near this value (None: bias 0).
-    ``pose_from``: "fc" (Table A1: μ_y an FC head on the 1×1 feature) or "heatmaps" (μ_y from a
+    ``pose_from``: "fc" (Table A1: μ_y an FC head on the 1×1 feature), "heatmaps" (μ_y from a
     :class:`PoseMapHead` on the image and the trunk's spatial features — what pose estimators
-    of the field use; σ_y stays an FC head). Measured at width 1/4 on held-out people: the FC
-    head of Semi-DGPose version 5 0.717, a plain supervised FC regression 0.726, the map head on
-    version 5's frozen trunk 0.726 (PCK@0.5) — the same level, set by the arms (wrists 0.23).
+    of the field use) or "residual" (μ_y from a :class:`PoseNetHead`, a pose network of its own
+    on the image); σ_y stays an FC head on the trunk. Measured at width 1/4 on held-out people:
+    the FC head of Semi-DGPose version 5 0.717, a plain supervised FC regression 0.726, the map
+    head on version 5's frozen trunk 0.726 (PCK@0.5) — the same level, set by the arms (wrists
+    0.23); the residual pose network: see the card of ``semi_dgpose_synthetic``.
     """
 
     def __init__(self, width=1.0, pose_head=True, sigma_init=None, pose_from="fc", **kwargs):
@@ -208,6 +270,8 @@ class Encoder(_Net):
         if self.pose_head:
             if self.pose_from == "heatmaps":
                 self.pose_map = PoseMapHead(self.width, name="pose_map")
+            elif self.pose_from == "residual":
+                self.pose_net = PoseNetHead(self.width, name="pose_net")
             else:
                 self.mu_y = layers.Dense(Y_DIM, name="mu_y")
                 self.heads.append(self.mu_y)
@@ -226,11 +290,12 @@ class Encoder(_Net):
     def uses_pose_map(self):
         return self.pose_head and self.pose_from == "heatmaps"
 
-    def reset_sigma(self, sigma):
-        """Restart the σ heads at the constant σ = ``sigma`` (kernel 0, bias softplus⁻¹): a warm
-        start from weights whose posterior had collapsed."""
+    def reset_sigma(self, sigma, heads=None):
+        """Restart the σ heads (or those of ``heads``: ``self.sigma_y``, …) at the constant
+        σ = ``sigma`` (kernel 0, bias softplus⁻¹): a warm start from weights whose posterior
+        had collapsed."""
         bias = _sigma_bias(sigma)
-        for head in self.sigma_heads:
+        for head in self.sigma_heads if heads is None else heads:
             head.kernel.assign(ops.zeros_like(head.kernel))
             head.bias.assign(ops.full(head.bias.shape, bias))
 
@@ -243,6 +308,8 @@ class Encoder(_Net):
                 taps.append(shape)
         if self.uses_pose_map:
             self.pose_map.build(taps)
+        elif self.pose_head and self.pose_from == "residual":
+            self.pose_net.build(tuple(input_shape))
         self.flatten.build(shape)
         flat = (shape[0], shape[1] * shape[2] * shape[3])
         for head in self.heads:
@@ -263,7 +330,12 @@ class Encoder(_Net):
         h = self.flatten(self.features(images, training=training, taps=taps))
         out = (self.mu_z(h), ops.softplus(self.sigma_z(h)) + 1e-4)
         if self.pose_head:
-            mu_y = self.pose_map(taps, training=training) if self.uses_pose_map else self.mu_y(h)
+            if self.uses_pose_map:
+                mu_y = self.pose_map(taps, training=training)
+            elif self.pose_from == "residual":
+                mu_y = self.pose_net(images, training=training)
+            else:
+                mu_y = self.mu_y(h)
             out += (mu_y, ops.softplus(self.sigma_y(h)) + 1e-4)
         return tuple(_f32(t) for t in out)
 
@@ -436,17 +508,67 @@ class PoseTrainer(_PhaseTrainer):
     μ_y regressed onto the labels of the *labelled* samples only (``has_label``), the squared
     error averaged over each label's valid entries as the model's regression term, Adam with
     coupled weight decay. It runs at encoder-only cost: ~25× the images/s of a width-1/8 VAE-GAN
-    step on the same CPU (485 vs 18 images/s measured side by side)."""
+    step on the same CPU (485 vs 18 images/s measured side by side), on the labelled samples
+    alone.
+
+    ``map_weight`` > 0 (the :class:`PoseNetHead` only) adds, times this weight, each valid
+    point's cross-entropy between its map's spatial softmax and a Gaussian of σ = ``map_sigma``
+    cells at the label, normalised to a distribution (:func:`map_targets`) — the distribution
+    supervision of integral regression (Sun et al. 2018 pair their coordinate loss with a
+    heatmap loss; Nibali et al. 2018's DSNT with a divergence to a Gaussian): a soft-argmax
+    trained on its coordinates alone gets a gradient only through the expectation, which a map
+    split between two candidate places (a left and a right wrist) leaves nearly flat."""
+
+    def __init__(self, network, weight_decay=5e-4, map_weight=0.0, map_sigma=1.0, **kwargs):
+        super().__init__(network, weight_decay, **kwargs)
+        self.map_weight, self.map_sigma = float(map_weight), float(map_sigma)
+        if self.map_weight and getattr(network, "pose_from", None) != "residual":
+            raise ValueError("map_weight needs an encoder with pose_from='residual' (its maps "
+                             "are the PoseNetHead's)")
 
     def call(self, images, training=False):
         return self.network(images, training=training)[2]
 
     def phase_loss(self, batch):
-        label, valid = batch["pose_vector"], batch["pose_mask"]
-        has = ops.cast(batch["has_label"], "float32")
-        mu_y = self.network(batch["image"], training=True)[2]
-        sq = pose_regression_error(mu_y, label, valid)
-        return ops.sum(has * sq) / ops.maximum(ops.sum(has), 1.0)
+        import tensorflow as tf
+
+        # unlabelled samples never reach the network (a quarter-labelled batch costs a quarter);
+        # a batch without labels keeps its first sample, weighted 0, so that BN sees no empty batch
+        has = ops.cast(batch["has_label"], "bool")
+        first = ops.arange(ops.shape(has)[0]) == 0
+        keep = ops.logical_or(has, ops.logical_and(first, ops.logical_not(ops.any(has))))
+        image, label, valid = (tf.boolean_mask(batch[k], keep)
+                               for k in ("image", "pose_vector", "pose_mask"))
+        weight = ops.cast(tf.boolean_mask(has, keep), "float32")
+        if self.map_weight:
+            logits = self.network.pose_net.logits(image, training=True)   # (B, S, S, 24)
+            mu_y = soft_argmax(logits)
+        else:
+            mu_y = self.network(image, training=True)[2]
+        per_sample = pose_regression_error(mu_y, label, valid)
+        if self.map_weight:
+            size = logits.shape[1]
+            log_p = ops.log_softmax(ops.reshape(ops.transpose(logits, (0, 3, 1, 2)),
+                                                (-1, Y_DIM // 2, size * size)), -1)
+            target = map_targets(label, size, self.map_sigma)           # (B, 24, S·S)
+            point_valid = valid[:, ::2]                                  # (B, 24)
+            ce = -ops.sum(target * log_p, -1) * point_valid
+            per_sample = per_sample + self.map_weight * ops.sum(ce, -1) / ops.maximum(
+                ops.sum(point_valid, -1), 1.0)
+        return ops.sum(weight * per_sample) / ops.maximum(ops.sum(weight), 1.0)
+
+
+def map_targets(pose_vectors, size, sigma=1.0):
+    """Each point of ``pose_vectors (B, 48)`` as a distribution over the cells of an S×S map
+    ``(B, 24, S·S)``: a Gaussian of σ = ``sigma`` cells at the point, normalised to sum 1 (the
+    cells' centres as in :func:`soft_argmax`)."""
+    centres = (np.arange(size, dtype=np.float32) + 0.5) / (size / 2) - 1.0
+    gy, gx = np.meshgrid(centres, centres, indexing="ij")
+    u = ops.reshape(pose_vectors, (-1, Y_DIM // 2, 1, 2))
+    d2 = ops.square(u[..., 0] - gx.reshape(1, 1, -1)) + ops.square(u[..., 1] - gy.reshape(1, 1, -1))
+    cell = 2.0 / size                                                   # a cell in [−1, 1] units
+    logit = -d2 / (2.0 * (sigma * cell) ** 2)
+    return ops.softmax(logit, -1)
 
 
 def vector_to_joints(pose_vectors, size=IMAGE_SIZE):
@@ -463,13 +585,13 @@ class SemiDGPose(VAEGAN):
     ``call(images)`` reconstructs with posterior means (deterministic), the mode used by tests and
     serving. All application methods take and return batches (tensors or arrays).
 
-    Options beyond the paper (off by default): ``pose_from="heatmaps"`` (μ_y by a fully
-    convolutional :class:`PoseMapHead`, see :class:`Encoder`) and ``background_stream`` (the
-    appearance image kept outside a hole read off the Mapper's heatmaps of the estimated poses;
-    :mod:`.background_stream`; ``hole_threshold``/``hole_dilation`` as Conditional-DGPose's);
-    with it, ``part_colours`` (the appearance image's mean colour per heatmap channel of its
-    pose, painted at the pose to draw, as 3 more decoder inputs:
-    :func:`~.background_stream.part_colours`).
+    Options beyond the paper (off by default): ``pose_from="heatmaps"`` or ``"residual"`` (μ_y
+    by a fully convolutional :class:`PoseMapHead` or :class:`PoseNetHead`, see :class:`Encoder`)
+    and ``background_stream`` (the appearance image kept outside a hole read off the Mapper's
+    heatmaps of the estimated poses; :mod:`.background_stream`; ``hole_threshold`` /
+    ``hole_dilation`` as Conditional-DGPose's); with it, ``part_colours`` (the appearance
+    image's mean colour per heatmap channel of its pose, painted at the pose to draw, as 3 more
+    decoder inputs: :func:`~.background_stream.part_colours`).
     """
 
     def __init__(self, width=1.0, mapper_width=None, sigma_init=None, pose_from="fc",
@@ -516,10 +638,11 @@ class SemiDGPose(VAEGAN):
         return config
 
     def load_warm_start(self, path):
-        """Load a ``.weights.h5`` of this model, of the same model without part colours, or of
-        the paper's (FC pose head, no background stream) of the same widths: every shared weight
-        is copied, the decoder's layer 8 gets zero weights on its new channels (training starts
-        from the loaded model's pictures inside the hole) and a :class:`PoseMapHead` starts fresh
+        """Load a ``.weights.h5`` of this model, of the same model without part colours, of the
+        same model with the :class:`PoseMapHead` (for ``pose_from="residual"``), or of the
+        paper's (FC pose head, no background stream) of the same widths: every shared weight is
+        copied, the decoder's layer 8 gets zero weights on its new channels (training starts
+        from the loaded model's pictures inside the hole) and a new pose head starts fresh
         (train it with the ``pose_warmup`` phase)."""
         if not self.built:
             self.build()
@@ -528,11 +651,14 @@ class SemiDGPose(VAEGAN):
         except ValueError:
             if self.pose_from == "fc" and not self.background_stream:
                 raise
-        twins = [SemiDGPose(self.width, self.mapper_width, self.sigma_init)]
+        args = (self.width, self.mapper_width, self.sigma_init)
+        stream = (True, self.hole_threshold, self.hole_dilation)
+        twins = [SemiDGPose(*args)]
         if self.part_colours:
-            twins.insert(0, SemiDGPose(self.width, self.mapper_width, self.sigma_init,
-                                       self.pose_from, True, self.hole_threshold,
-                                       self.hole_dilation))
+            twins.insert(0, SemiDGPose(*args, self.pose_from, *stream))
+        if self.pose_from == "residual" and self.background_stream:   # the map head's files
+            twins[:0] = [SemiDGPose(*args, "heatmaps", *stream, part_colours=colours)
+                         for colours in ((True, False) if self.part_colours else (False,))]
         for twin in twins:
             twin.build()
             try:
@@ -541,7 +667,7 @@ class SemiDGPose(VAEGAN):
             except ValueError:
                 if twin is twins[-1]:
                     raise
-        fresh = grow_weights(self, twin, path, unused_ok=("encoder/mu_y/",))
+        fresh = grow_weights(self, twin, path, unused_ok=("encoder/mu_y/", "encoder/pose_map/"))
         print(f"grown from {path}: {len(fresh)} new variables "
               f"({', '.join(sorted({f.split('/')[1] for f in fresh})) or 'none'})")
 
