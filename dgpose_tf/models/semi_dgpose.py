@@ -54,10 +54,8 @@ from .background_stream import (EXTRA_CHANNELS, HOLE_DILATION, HOLE_THRESHOLD,
 from .vaegan import VAEGAN, coupled_weight_decay, non_saturating_gan, tfd as _tfd
 
 __all__ = ["IMAGE_SIZE", "Z_DIM", "Y_DIM", "HEATMAP_CHANNELS", "Encoder", "PoseMapHead",
-           "PoseNetHead",
-           "Mapper", "Decoder",
-           "Discriminator", "SemiDGPose", "MapperTrainer", "PoseTrainer", "vector_to_joints",
-           "soft_argmax", "map_targets",
+           "PoseNetHead", "Mapper", "Decoder", "Discriminator", "SemiDGPose", "MapperTrainer",
+           "PoseTrainer", "vector_to_joints", "soft_argmax", "map_targets",
            "coupled_weight_decay"]
 
 IMAGE_SIZE = 64
@@ -240,7 +238,7 @@ class Encoder(_Net):
     on the image); σ_y stays an FC head on the trunk. Measured at width 1/4 on held-out people:
     the FC head of Semi-DGPose version 5 0.717, a plain supervised FC regression 0.726, the map
     head on version 5's frozen trunk 0.726 (PCK@0.5) — the same level, set by the arms (wrists
-    0.23); the residual pose network: see the card of ``semi_dgpose_synthetic``.
+    0.23); the residual pose network reached 0.957 (the zoo README, ``semi_dgpose_synthetic``).
     """
 
     def __init__(self, width=1.0, pose_head=True, sigma_init=None, pose_from="fc", **kwargs):
