@@ -160,18 +160,26 @@ class PoseMapHead(_Net):
         return soft_argmax(self.logits(inputs, training=training))
 
 
-def soft_argmax(logits):
-    """Maps ``(B, S, S, 24)`` → pose vectors ``(B, 48)``: each map's expected position under its
-    spatial softmax, in the pose vector's [−1, 1] coordinates (cell i's centre at
-    (i + ½)/(S/2) − 1)."""
-    size = logits.shape[1]
-    p = ops.softmax(ops.reshape(ops.transpose(logits, (0, 3, 1, 2)),
-                                (-1, Y_DIM // 2, size * size)), -1)
+def _cell_grid(size):
+    """The cells' centres of an S×S map in the pose vector's [−1, 1] coordinates, flattened
+    row-major: ``(x (S·S,), y (S·S,))``, cell i's centre at (i + ½)/(S/2) − 1."""
     centres = (np.arange(size, dtype=np.float32) + 0.5) / (size / 2) - 1.0
     gy, gx = np.meshgrid(centres, centres, indexing="ij")
-    u = ops.sum(p * gx.reshape(-1), -1)
-    v = ops.sum(p * gy.reshape(-1), -1)
-    return ops.reshape(ops.stack([u, v], -1), (-1, Y_DIM))
+    return gx.reshape(-1), gy.reshape(-1)
+
+
+def _per_point(logits):
+    """``(B, S, S, 24)`` maps → ``(B, 24, S·S)``: one flattened map per point."""
+    size = logits.shape[1]
+    return ops.reshape(ops.transpose(logits, (0, 3, 1, 2)), (-1, Y_DIM // 2, size * size))
+
+
+def soft_argmax(logits):
+    """Maps ``(B, S, S, 24)`` → pose vectors ``(B, 48)``: each map's expected position under its
+    spatial softmax, in the pose vector's [−1, 1] coordinates (:func:`_cell_grid`)."""
+    p = ops.softmax(_per_point(logits), -1)
+    gx, gy = _cell_grid(logits.shape[1])
+    return ops.reshape(ops.stack([ops.sum(p * gx, -1), ops.sum(p * gy, -1)], -1), (-1, Y_DIM))
 
 
 @keras.saving.register_keras_serializable(package="dgpose_tf")
@@ -540,30 +548,30 @@ class PoseTrainer(_PhaseTrainer):
         weight = ops.cast(tf.boolean_mask(has, keep), "float32")
         if self.map_weight:
             logits = self.network.pose_net.logits(image, training=True)   # (B, S, S, 24)
-            mu_y = soft_argmax(logits)
+            per_sample = (pose_regression_error(soft_argmax(logits), label, valid)
+                          + self.map_weight * self.map_loss(logits, label, valid))
         else:
             mu_y = self.network(image, training=True)[2]
-        per_sample = pose_regression_error(mu_y, label, valid)
-        if self.map_weight:
-            size = logits.shape[1]
-            log_p = ops.log_softmax(ops.reshape(ops.transpose(logits, (0, 3, 1, 2)),
-                                                (-1, Y_DIM // 2, size * size)), -1)
-            target = map_targets(label, size, self.map_sigma)           # (B, 24, S·S)
-            point_valid = valid[:, ::2]                                  # (B, 24)
-            ce = -ops.sum(target * log_p, -1) * point_valid
-            per_sample = per_sample + self.map_weight * ops.sum(ce, -1) / ops.maximum(
-                ops.sum(point_valid, -1), 1.0)
+            per_sample = pose_regression_error(mu_y, label, valid)
         return ops.sum(weight * per_sample) / ops.maximum(ops.sum(weight), 1.0)
+
+    def map_loss(self, logits, label, valid):
+        """Per sample ``(B,)``: the valid points' mean cross-entropy of their maps' spatial
+        softmax to :func:`map_targets`."""
+        log_p = ops.log_softmax(_per_point(logits), -1)
+        target = map_targets(label, logits.shape[1], self.map_sigma)    # (B, 24, S·S)
+        point_valid = valid[:, ::2]                                      # (B, 24)
+        ce = ops.sum(-ops.sum(target * log_p, -1) * point_valid, -1)
+        return ce / ops.maximum(ops.sum(point_valid, -1), 1.0)
 
 
 def map_targets(pose_vectors, size, sigma=1.0):
     """Each point of ``pose_vectors (B, 48)`` as a distribution over the cells of an S×S map
     ``(B, 24, S·S)``: a Gaussian of σ = ``sigma`` cells at the point, normalised to sum 1 (the
     cells' centres as in :func:`soft_argmax`)."""
-    centres = (np.arange(size, dtype=np.float32) + 0.5) / (size / 2) - 1.0
-    gy, gx = np.meshgrid(centres, centres, indexing="ij")
+    gx, gy = _cell_grid(size)
     u = ops.reshape(pose_vectors, (-1, Y_DIM // 2, 1, 2))
-    d2 = ops.square(u[..., 0] - gx.reshape(1, 1, -1)) + ops.square(u[..., 1] - gy.reshape(1, 1, -1))
+    d2 = ops.square(u[..., 0] - gx) + ops.square(u[..., 1] - gy)
     cell = 2.0 / size                                                   # a cell in [−1, 1] units
     logit = -d2 / (2.0 * (sigma * cell) ** 2)
     return ops.softmax(logit, -1)
