@@ -335,6 +335,9 @@ case("dgpose train", "train.batch_size 2.5", ValueError, "batch_size must be a p
      after=no_run)(lambda tmp, m: F.run_config(config(tmp, train__batch_size=2.5)))
 case("dgpose train", "a negative learning rate", ValueError, "learning_rate must be a positive",
      after=no_run)(lambda tmp, m: F.run_config(config(tmp, train__learning_rate=-1e-4)))
+case("dgpose train", "pose_consistency without a frozen encoder", ValueError,
+     "train.pose_consistency is a Semi-DGPose option for a frozen encoder", after=no_run)(
+    lambda tmp, m: F.run_config(config(tmp, train__pose_consistency=10.0)))
 case("dgpose train", "beta_1 of 1", ValueError, "beta_1 must be below 1", after=no_run)(
     lambda tmp, m: F.run_config(config(tmp, train__beta_1=1.0)))
 case("dgpose train", "deterministic 'yes'", ValueError, "deterministic must be true or false",

@@ -81,7 +81,7 @@ _POSITIVE = ("steps_per_epoch", "batch_size", "eval_every", "eval_n", "checkpoin
 _COUNTS = ("kl_warmup", "lr_decay_begin", "init_sequences", "threads")
 _RATES = ("learning_rate", "d_learning_rate", "sigma_y")
 _NUMBERS = ("beta_1", "beta_2", "weight_decay", "alpha", "gamma", "gp_weight", "kl_beta",
-            "label_smoothing", "kl_max")
+            "label_smoothing", "kl_max", "pose_consistency")
 _FLAGS = ("alpha_per_pixel", "posterior_noise_ramp", "deterministic")
 _TRAIN = {"steps", "precision", "strategy", "init_weights", "init_conditional", "kl_ramp",
           "loss_weights", "corruption", "freeze", *_POSITIVE, *_COUNTS, *_RATES, *_NUMBERS, *_FLAGS}
@@ -152,6 +152,11 @@ def check_config(config, path="config"):
     if "stop_at" in train and config.get("family") != "vunet":
         raise ValueError(f"{path}: train.stop_at is read by the vunet family only (its schedules "
                          f"run to train.steps); set train.steps for {config.get('family')}")
+    if train.get("pose_consistency") and (config.get("family") != "semi_dgpose"
+                                          or "encoder" not in train.get("freeze", [])):
+        raise ValueError(f"{path}: train.pose_consistency is a Semi-DGPose option for a frozen "
+                         f"encoder: it needs train.freeze to hold 'encoder' (its pose network "
+                         f"judges the drawings; trained on them it would learn to read them)")
     for key in ("beta_1", "beta_2", "label_smoothing"):
         if key in train and not train[key] < 1:
             raise ValueError(f"{path}: train.{key} must be below 1, got {train[key]!r}")

@@ -30,7 +30,9 @@ Conditional-DGPose ``.weights.h5`` of the same width to start the VAE-GAN from i
 see :func:`start_from_conditional`; ``sigma_y``: q(y|x)'s σ head restarted at this constant
 before the VAE-GAN phase (with a frozen encoder the samples of y given to the decoder for
 unlabelled images then stay that close to the estimate); ``freeze``: sub-networks — "encoder",
-"decoder", "discriminator" — left as they are in the VAE-GAN phase); ``seed``; ``output``.
+"decoder", "discriminator" — left as they are in the VAE-GAN phase); ``pose_consistency``: the
+weight of the pose network's loss on drawings in another sample's pose (0, off, is the paper's;
+:meth:`~dgpose_tf.models.semi_dgpose.SemiDGPose.compile`); ``seed``; ``output``.
 Writes ``<output>/semi_dgpose.weights.h5``, ``config.json``, ``curves.csv`` / ``curves.png`` and
 TensorBoard logs.
 """
@@ -248,7 +250,8 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
     with strat.scope():
         model = SemiDGPose(**config["model"])
         model.compile(alpha=train.get("alpha", 100.0), gamma=train.get("gamma", 1.0),
-                      alpha_per_pixel=train.get("alpha_per_pixel", False), **gan_settings(train))
+                      alpha_per_pixel=train.get("alpha_per_pixel", False),
+                      pose_consistency=train.get("pose_consistency", 0.0), **gan_settings(train))
         warm_start_gan(model, train, run.folder)
         if train.get("init_conditional") and not _steps_done(run.folder):
             start_from_conditional(model, train["init_conditional"])

@@ -56,7 +56,7 @@ from .vaegan import VAEGAN, coupled_weight_decay, non_saturating_gan, tfd as _tf
 __all__ = ["IMAGE_SIZE", "Z_DIM", "Y_DIM", "HEATMAP_CHANNELS", "Encoder", "PoseMapHead",
            "PoseNetHead", "Mapper", "Decoder", "Discriminator", "SemiDGPose", "MapperTrainer",
            "PoseTrainer", "vector_to_joints", "soft_argmax", "map_targets",
-           "coupled_weight_decay"]
+           "map_loss", "coupled_weight_decay"]
 
 IMAGE_SIZE = 64
 Z_DIM = 100
@@ -556,13 +556,18 @@ class PoseTrainer(_PhaseTrainer):
         return ops.sum(weight * per_sample) / ops.maximum(ops.sum(weight), 1.0)
 
     def map_loss(self, logits, label, valid):
-        """Per sample ``(B,)``: the valid points' mean cross-entropy of their maps' spatial
-        softmax to :func:`map_targets`."""
-        log_p = ops.log_softmax(_per_point(logits), -1)
-        target = map_targets(label, logits.shape[1], self.map_sigma)    # (B, 24, S·S)
-        point_valid = valid[:, ::2]                                      # (B, 24)
-        ce = ops.sum(-ops.sum(target * log_p, -1) * point_valid, -1)
-        return ce / ops.maximum(ops.sum(point_valid, -1), 1.0)
+        """:func:`map_loss` with this trainer's ``map_sigma``."""
+        return map_loss(logits, label, valid, self.map_sigma)
+
+
+def map_loss(logits, label, valid, sigma=1.0):
+    """Per sample ``(B,)``: the valid points' mean cross-entropy of their maps' spatial softmax
+    to :func:`map_targets` (σ = ``sigma`` cells)."""
+    log_p = ops.log_softmax(_per_point(ops.cast(logits, "float32")), -1)
+    target = map_targets(label, logits.shape[1], sigma)               # (B, 24, S·S)
+    point_valid = ops.cast(valid, "float32")[:, ::2]                  # (B, 24)
+    ce = ops.sum(-ops.sum(target * log_p, -1) * point_valid, -1)
+    return ce / ops.maximum(ops.sum(point_valid, -1), 1.0)
 
 
 def map_targets(pose_vectors, size, sigma=1.0):
@@ -610,6 +615,7 @@ class SemiDGPose(VAEGAN):
         self.pose_from = pose_from
         self.background_stream = bool(background_stream)
         self.part_colours = bool(part_colours)
+        self.pose_consistency = 0.0                    # compile's option
         if self.part_colours and not self.background_stream:
             raise ValueError("part_colours works in the background stream's hole: it needs "
                              "background_stream=True")
@@ -682,10 +688,11 @@ class SemiDGPose(VAEGAN):
         return cls(**config)
 
     # --- training --------------------------------------------------------------------------------
-    LOSS_TERMS = ("loss", "l1", "kl_y", "kl_z", "pose_reg", "g_gan")
+    LOSS_TERMS = ("loss", "l1", "kl_y", "kl_z", "pose_reg", "g_gan", "pose_consistency")
 
     def compile(self, optimizer=None, d_optimizer=None, alpha=100.0, gamma=1.0,
-                weight_decay=5e-4, learning_rate=1e-4, alpha_per_pixel=False, **kwargs):
+                weight_decay=5e-4, learning_rate=1e-4, alpha_per_pixel=False,
+                pose_consistency=0.0, **kwargs):
         """Adam (lr 1e-4) for encoder+decoder and for the discriminator (see :class:`VAEGAN`,
         which also takes ``beta_1``, ``d_learning_rate``, ``label_smoothing``, ``kl_warmup``);
         α weighs the pose regression, γ the labelled samples.
@@ -696,10 +703,26 @@ class SemiDGPose(VAEGAN):
         trunk's gradient from the summed L1 is 7.8·10⁵ times that of the regression at α = 1,
         so with α = 100 the pose head is swamped (PCK fell from 0.74 after the warm start to
         0.62 within 500 VAE-GAN steps at 100 % labels, 0.71 → 0.45 at 25 %), while α per pixel
-        puts the two within a factor of ~1.5 — the "large α" the paper intends."""
+        puts the two within a factor of ~1.5 — the "large α" the paper intends.
+
+        ``pose_consistency`` (0: off, the paper's configuration): a CPU-recipe option that is not
+        in the paper. Each training step also draws every sample in the next sample's pose (its
+        own z, kept image and part colours — a transfer, which reconstruction alone never asks
+        for); the model's own pose network (``pose_from="residual"``, in inference mode; it
+        needs no label) must find that pose on the drawing — :func:`map_loss` times this
+        weight — and the discriminator sees the drawing as fake too. Pose-guided generators of
+        the field train transfers against a pose estimator or a pose-aware critic in the same
+        way (e.g. Pumarola et al., CVPR 2018). Use it with the encoder frozen
+        (``train.freeze``): the pose network is then a fixed judge the decoder must satisfy."""
         super().compile(optimizer, d_optimizer, weight_decay, learning_rate, **kwargs)
         pixels = IMAGE_SIZE * IMAGE_SIZE * 3 if alpha_per_pixel else 1
         self.alpha, self.gamma = float(alpha) * pixels, float(gamma)
+        self.pose_consistency = float(pose_consistency)
+        if self.pose_consistency < 0:
+            raise ValueError(f"pose_consistency must be ≥ 0, got {pose_consistency}")
+        if self.pose_consistency and self.encoder.pose_from != "residual":
+            raise ValueError("pose_consistency needs pose_from='residual' (the PoseNetHead's "
+                             "maps judge the drawings)")
 
     def generator_losses(self, batch, training=True):
         """Per-sample loss terms ``(B,)`` and the tensors they came from (for tests/inspection)."""
@@ -727,12 +750,35 @@ class SemiDGPose(VAEGAN):
         kl_y = (1.0 - has) * _tfd().kl_divergence(q_y, self.prior(Y_DIM, x.dtype))
         pose_reg = has * self.alpha * pose_regression_error(q_y.mean(), label, valid)
         l1 = tf.reduce_sum(tf.abs(x - x_hat), [1, 2, 3])
-        d_fake = self.discriminator(x_hat, training=training)[:, 0]
-        g_gan = non_saturating_gan(d_fake)
+        fakes = x_hat
+        consistency = tf.zeros_like(l1)
+        if self.pose_consistency:
+            x_swap, y_to = self._swapped(x, y, z, heatmaps, training)
+            logits = self.encoder.pose_net.logits(x_swap, training=False)
+            consistency = self.pose_consistency * map_loss(logits, y_to, tf.roll(valid, 1, 0))
+            fakes = tf.concat([x_hat, x_swap], 0)
+        d_fake = tf.reshape(self.discriminator(fakes, training=training)[:, 0],
+                            [-1, tf.shape(x)[0]])
+        g_gan = tf.reduce_mean(non_saturating_gan(d_fake), 0)   # over the reconstruction (+ swap)
         weight = 1.0 + (self.gamma - 1.0) * has               # γ on labelled samples
-        total = weight * (self.kl_weight() * (kl_z + kl_y) + pose_reg + l1 + g_gan)
+        total = weight * (self.kl_weight() * (kl_z + kl_y) + pose_reg + l1 + g_gan) + consistency
         return {"loss": total, "l1": l1, "kl_y": kl_y, "kl_z": kl_z, "pose_reg": pose_reg,
-                "g_gan": g_gan, "y_decoded": y, "x_hat": x_hat}
+                "g_gan": g_gan, "pose_consistency": consistency, "y_decoded": y, "x_hat": x_hat,
+                "x_fake": fakes}
+
+    def _swapped(self, x, y, z, heatmaps, training):
+        """Each sample drawn in the next sample's pose (``y`` rolled by one, no gradient):
+        ``(drawing, the pose it should show)``; with the stream, the image kept outside both
+        poses' holes and its part colours painted at the new pose, as a transfer."""
+        import tensorflow as tf
+
+        y_to = tf.stop_gradient(tf.roll(y, 1, 0))
+        to = self.mapper(y_to, training=False)
+        if not self.background_stream:
+            return self.decoder([z, to], training=training), y_to
+        hole = tf.maximum(self.hole(to), self.hole(heatmaps))
+        painted = part_colours(x, heatmaps, to) if self.part_colours else None
+        return fill(self.decoder, z, to, x, hole, training, painted), y_to
 
     # --- distributions -------------------------------------------------------------------------
     def posterior(self, images, training=False):

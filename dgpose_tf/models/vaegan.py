@@ -4,7 +4,8 @@ A subclass has ``encoder``, ``decoder`` and ``discriminator`` networks and defin
 ``LOSS_TERMS`` (names of the per-sample generator terms it logs) and
 ``generator_losses(batch, training)`` returning
 per-sample tensors ``(B,)`` for each term, the total ``"loss"`` and the reconstructions
-``"x_hat"``. This base class supplies:
+``"x_hat"`` (and optionally ``"x_fake"``: every drawing the discriminator should call fake, k·B of
+them; default ``x_hat``). This base class supplies:
 
 * ``compile``: Adam for the generator and for the discriminator (lr 1e-4, Keras's default β, as
   both papers), the discriminator's optimizer built explicitly (keras-team/keras#23085), coupled
@@ -138,14 +139,15 @@ class VAEGAN(keras.Model):
         grads = self._decayed(tape.gradient(g_loss, g_vars), g_vars)
         self.optimizer.apply_gradients(zip(grads, g_vars))
 
-        x_fake = tf.stop_gradient(out["x_hat"])
+        x_fake = tf.stop_gradient(out.get("x_fake", out["x_hat"]))    # k·B fakes, k ≥ 1
         with tf.GradientTape() as tape:
             d_real = self.discriminator(batch["image"], training=True)[:, 0]
             d_fake = self.discriminator(x_fake, training=True)[:, 0]
             real = 1.0 - self.label_smoothing              # one-sided smoothing
+            fake_term = tf.reduce_mean(tf.reshape(
+                -tf.math.log(tf.maximum(1.0 - d_fake, 1e-7)), [-1, tf.shape(d_real)[0]]), 0)
             d_loss_each = -real * tf.math.log(tf.maximum(d_real, 1e-7)) - \
-                (1.0 - real) * tf.math.log(tf.maximum(1.0 - d_real, 1e-7)) - \
-                tf.math.log(tf.maximum(1.0 - d_fake, 1e-7))
+                (1.0 - real) * tf.math.log(tf.maximum(1.0 - d_real, 1e-7)) + fake_term
             d_loss = tf.reduce_mean(d_loss_each) / replicas
         d_vars = self.discriminator.trainable_variables
         d_grads = self._decayed(tape.gradient(d_loss, d_vars), d_vars)
