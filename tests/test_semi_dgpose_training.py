@@ -299,3 +299,14 @@ def test_pose_consistency_step_trains_the_decoder_not_the_frozen_judge():
     for a, v in zip(before, m.encoder.weights):
         np.testing.assert_array_equal(a, v.numpy())
     assert any(np.any(a != v.numpy()) for a, v in zip(dec, m.decoder.trainable_variables))
+
+
+def test_pose_consistency_asks_for_every_point_of_an_estimate_and_the_labelled_points():
+    m = _judged_model(1.0)
+    b = batch(4, labelled=0.5)                            # samples 0, 1 labelled; 2, 3 not
+    b["pose_mask"] = tf.zeros((4, 48))                     # no point labelled anywhere
+    term = m.generator_losses(b, training=False)["pose_consistency"].numpy()
+    # sample k is drawn in sample k-1's pose: 1 and 2 in labelled poses with no labelled point,
+    # 3 and 0 in estimates (samples 2 and 3), whose every point counts
+    np.testing.assert_array_equal(term[[1, 2]], 0.0)
+    assert (term[[0, 3]] > 0).all()

@@ -27,7 +27,10 @@ unlabelled samples through ``has_label``:
 * labelled: KL(q(z|x)‖p(z)) + α·regression + L1 + GAN, where the *label* (not a sample) goes
   through the Mapper to the decoder, so no gradient flows from the decoder into q(y|x);
 * γ weighs the labelled terms (γ = 1), α = 100;
-* the discriminator is trained by cross-entropy on real images vs reconstructions.
+* the discriminator is trained by cross-entropy on real images vs reconstructions;
+* option (off in the paper; ``compile(pose_consistency=w)``, the 25 % synthetic entry's last
+  stages): every sample is also drawn in another sample's pose, the frozen pose network's map
+  loss on that drawing is added with weight w, and the discriminator sees it as fake too.
 
 Further choices where the paper is silent: the L1 term is summed over pixels (the negative
 log-likelihood of a unit-scale Laplace, consistent with KL terms summed over latent dimensions);
@@ -755,7 +758,9 @@ class SemiDGPose(VAEGAN):
         if self.pose_consistency:
             x_swap, y_to = self._swapped(x, y, z, heatmaps, training)
             logits = self.encoder.pose_net.logits(x_swap, training=False)
-            consistency = self.pose_consistency * map_loss(logits, y_to, tf.roll(valid, 1, 0))
+            # an unlabelled sample's pose is its estimate, every point of it asked for
+            asked = tf.where(has[:, None] > 0, valid, tf.ones_like(valid))
+            consistency = self.pose_consistency * map_loss(logits, y_to, tf.roll(asked, 1, 0))
             fakes = tf.concat([x_hat, x_swap], 0)
         d_fake = tf.reshape(self.discriminator(fakes, training=training)[:, 0],
                             [-1, tf.shape(x)[0]])
