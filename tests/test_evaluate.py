@@ -269,6 +269,11 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     assert (fake / "saved_models" / "semi_dgpose_synthetic" / str(written["version"]) /
             "saved_model.pb").exists()
     assert (fake / "zoo" / "figures" / "semi_dgpose_synthetic" / "metrics.json").exists()
+    # a later version replaces the evaluation and the run's curves, not earlier stages' files
+    shown = fake / "zoo" / "figures" / "semi_dgpose_synthetic"
+    (shown / "curves_stage1.csv").write_text("step\n1\n")
+    (shown / "curves.csv").write_text("step\n1\n")         # the last version's; this run has none
+    (shown / "metrics.json").write_text("{}")
     # publishing again never overwrites a published version: the card moves to the next one
     again = publish.publish(run, n=8, repo=fake, experimental=True)
     assert again["version"] == written["version"] + 1
@@ -276,6 +281,10 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [
         str(again["version"]), f"keras-{again['version']}.weights.h5"]
     assert json.loads((fake / "zoo" / card.name).read_text())["version"] == again["version"]
+    assert (shown / "curves_stage1.csv").read_text() == "step\n1\n"
+    assert not (shown / "curves.csv").exists()
+    assert json.loads((shown / "metrics.json").read_text())["seed"] == again["metrics"][
+        "synthetic_test"]["seed"]
 
 
 def test_pck_of_a_pose_estimator_known_answers(data):

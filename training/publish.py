@@ -1,7 +1,9 @@
 """Publish a finished training run as a shipped zoo entry: evaluate it, export its SavedModel and
 Keras weights into ``saved_models/<name>/``, and complete ``zoo/<name>.json`` (files with sha256
 and size, signatures, metrics with the command that reproduces them). Regenerates
-``saved_models/models.config``.
+``saved_models/models.config``. In ``zoo/figures/<name>/`` the evaluation's pictures and the run's
+curves replace the last version's; other files there (earlier stages' ``curves_stageK.*``, the
+pose phases' curves) stay.
 
     python training/publish.py RUN_DIR [--name NAME] [--n 1000] [--pose-model ZOO_NAME]
 
@@ -28,6 +30,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+RUN_FIGURES = ("curves.csv", "curves.png", "mapper_curve.csv", "mapper_sheet.png")
 
 
 class BelowTrivialError(SystemExit):
@@ -88,11 +91,13 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
                 f"{', '.join(figures['below_trivial'])} (see `dgpose evaluate {run_dir}`); "
                 f"nothing was written")
         shown = repo / "zoo" / "figures" / name
-        if shown.exists():
-            shutil.rmtree(shown)
-        shutil.copytree(Path(tmp) / name, shown)
-    run = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
-    for extra in ("curves.csv", "curves.png", "mapper_curve.csv", "mapper_sheet.png"):
+        run = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
+        # this version's evaluation and run curves replace the last version's; files of earlier
+        # stages kept beside them (curves_stageK.*, pose-phase curves) stay
+        for old in [*RUN_FIGURES, *(p.name for p in (Path(tmp) / name).iterdir())]:
+            (shown / old).unlink(missing_ok=True)
+        shutil.copytree(Path(tmp) / name, shown, dirs_exist_ok=True)
+    for extra in RUN_FIGURES:
         if (run / extra).exists():                # learning curves of the run
             shutil.copy(run / extra, shown / extra)
     judge_name = pose_model
