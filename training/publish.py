@@ -91,12 +91,12 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
                 f"{', '.join(figures['below_trivial'])} (see `dgpose evaluate {run_dir}`); "
                 f"nothing was written")
         shown = repo / "zoo" / "figures" / name
-        run = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
-        # this version's evaluation and run curves replace the last version's; files of earlier
-        # stages kept beside them (curves_stageK.*, pose-phase curves) stay
-        for old in [*RUN_FIGURES, *(p.name for p in (Path(tmp) / name).iterdir())]:
+        # this version's evaluation (copied over) and run curves replace the last version's;
+        # files of earlier stages beside them (curves_stageK.*, pose-phase curves) stay
+        for old in RUN_FIGURES:
             (shown / old).unlink(missing_ok=True)
         shutil.copytree(Path(tmp) / name, shown, dirs_exist_ok=True)
+    run = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
     for extra in RUN_FIGURES:
         if (run / extra).exists():                # learning curves of the run
             shutil.copy(run / extra, shown / extra)

@@ -552,15 +552,11 @@ class PoseTrainer(_PhaseTrainer):
         if self.map_weight:
             logits = self.network.pose_net.logits(image, training=True)   # (B, S, S, 24)
             per_sample = (pose_regression_error(soft_argmax(logits), label, valid)
-                          + self.map_weight * self.map_loss(logits, label, valid))
+                          + self.map_weight * map_loss(logits, label, valid, self.map_sigma))
         else:
             mu_y = self.network(image, training=True)[2]
             per_sample = pose_regression_error(mu_y, label, valid)
         return ops.sum(weight * per_sample) / ops.maximum(ops.sum(weight), 1.0)
-
-    def map_loss(self, logits, label, valid):
-        """:func:`map_loss` with this trainer's ``map_sigma``."""
-        return map_loss(logits, label, valid, self.map_sigma)
 
 
 def map_loss(logits, label, valid, sigma=1.0):
@@ -781,9 +777,8 @@ class SemiDGPose(VAEGAN):
         to = self.mapper(y_to, training=False)
         if not self.background_stream:
             return self.decoder([z, to], training=training), y_to
-        hole = tf.maximum(self.hole(to), self.hole(heatmaps))
-        painted = part_colours(x, heatmaps, to) if self.part_colours else None
-        return fill(self.decoder, z, to, x, hole, training, painted), y_to
+        return draw(self.decoder, z, to, self.hole, x, heatmaps, training,
+                    self.part_colours), y_to
 
     # --- distributions -------------------------------------------------------------------------
     def posterior(self, images, training=False):
