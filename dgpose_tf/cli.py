@@ -211,6 +211,10 @@ def _evaluate_args(p):
     p.add_argument("--steps", type=int, default=200, help="--bvh: inpainting steps")
     p.add_argument("--shifts", type=int, nargs="+", default=[1, 8, 24],
                    help="--bvh: window shifts to evaluate")
+    p.add_argument("--ridge-pool", metavar="NPY",
+                   help="--bvh: fit the ridge 12 → 16 baseline on these training windows "
+                        "(N, 24, 28, 2), y up — e.g. a run's pool.npy, so the baseline learns "
+                        "from the same motion as the model (default: synthetic motion)")
     _descent_args(p)
     p.add_argument("--occlusion-order", action="store_true",
                    help="VUNet: the pose-space ablation on counterfactual pairs (same 2-D "
@@ -373,7 +377,7 @@ def _evaluate_sequences(args):
     import json
     from pathlib import Path
 
-    from .evaluate_sequences import (ablations, evaluate_clips, format_ablations,
+    from .evaluate_sequences import (ablations, evaluate_clips, format_ablations, format_aims,
                                      format_clip_table, load_clip)
 
     if not args.bvh:
@@ -397,18 +401,28 @@ def _evaluate_sequences(args):
         seen = args.seen or rec.get("seen", "closest")
         print(f"latent descent: Adam learning rate {lr:g}, prior weight {prior:g}; observed "
               f"frames take the {seen} candidate")
+        ridge = None
+        if args.ridge_pool:
+            import numpy as np
+
+            from .evaluate_sequences import ridge_baseline
+            ridge = ridge_baseline(np.load(args.ridge_pool, mmap_mode="r"))
         results = evaluate_clips(model, args.bvh, cameras=args.cameras, shifts=args.shifts,
-                                 steps=args.steps, lr=lr, weights=(10.0, 5.0, prior), seen=seen)
+                                 steps=args.steps, lr=lr, weights=(10.0, 5.0, prior), seen=seen,
+                                 ridge=ridge)
         out = Path(args.out) / name
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(
             {"clips": [Path(f).name for f in args.bvh], "cameras": args.cameras,
              "steps": args.steps, "learning_rate": lr, "prior_weight": prior, "seen": seen,
+             "ridge_pool": args.ridge_pool or "synthetic motion (200 sequences, seed 0)",
              "results": {str(k): v for k, v in results.items()}},
             indent=1))
         print(f"{name}: {len(args.bvh)} clip(s) × {args.cameras} cameras, 12 AlphaPose joints "
               f"with outlier bursts, swaps and gaps → 28 joints")
         print(format_clip_table(results))
+        print()
+        print(format_aims(results, method=f"AE-GAN s{8 if 8 in args.shifts else args.shifts[0]}"))
         if args.ablations:
             abl = ablations(model, {Path(f).name: load_clip(f) for f in args.bvh},
                             cameras=1, steps=args.steps)
@@ -426,7 +440,9 @@ def _inpaint_args(p):
     p.add_argument("--format", choices=("alphapose", "openpose", "coco", "npz"),
                    help="input (and output) format; default from the path")
     p.add_argument("--track", type=int, help="person id to follow (AlphaPose idx, OpenPose "
-                                             "person_id); default: the longest track")
+                                             "person_id, or for untracked OpenPose the linked "
+                                             "track in order of appearance); default: the "
+                                             "longest track")
     p.add_argument("--shift", type=int, default=8, help="window shift in frames (1 = best, "
                                                         "slowest; 24 = chunks)")
     p.add_argument("--mode", choices=("fill", "refine"), default="fill",
@@ -436,6 +452,12 @@ def _inpaint_args(p):
                    help="joints with a confidence at or below this are missing")
     p.add_argument("--model", default="pose_sequence_aegan_synthetic",
                    help="zoo name or training run folder of a pose-sequence AE-GAN")
+    p.add_argument("--skeleton", help="the input's joint set by name when its keypoint count "
+                                      "is ambiguous (e.g. BODY_25B, openpose25b); default by "
+                                      "count")
+    p.add_argument("--coordinates", choices=("image", "y_up"), default="image",
+                   help="image: x right, y down, as detectors write (default); y_up: "
+                        "projections of motion capture with y pointing up")
     _descent_args(p)
 
 
@@ -459,7 +481,7 @@ def _inpaint(args):
 
     inpaint_detections(args.input, args.out, args.format, args.track, args.shift, args.mode,
                        args.steps, args.model, args.threshold, args.learning_rate,
-                       args.prior_weight, args.seen)
+                       args.prior_weight, args.seen, args.coordinates, args.skeleton)
     return 0
 
 
@@ -489,8 +511,14 @@ def _zoo(args):
         for name in zoo.list_models(args.pattern):
             card = zoo.info(name)
             shipped = "weights" if card.get("files") else "no weights (train your own)"
+            why = []
             if card.get("below_trivial"):
-                shipped += " (experimental: below a trivial answer)"
+                why.append(f"✗ {len(card['below_trivial'])} below a trivial answer")
+            if card.get("below_baselines_real_motion"):
+                why.append(f"✗ {len(card['below_baselines_real_motion'])} below what users "
+                           f"pick today on real motion")
+            if why:
+                shipped += f" (experimental: {'; '.join(why)}; dgpose zoo info {name})"
             print(f"{name:36s} {card.get('family', ''):20s} {shipped}")
     elif args.zoo_command == "info":
         print(json.dumps(zoo.info(args.name), indent=1))
@@ -533,6 +561,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dgpose", description="dgpose_tf: deep generative models for human-body analysis")
     parser.add_argument("--version", action="version", version=f"dgpose_tf {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show TensorFlow's start-up messages (oneDNN, CUDA probing, CPU "
+                             "instruction hints), which a CPU machine prints as if they were "
+                             "errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text, func in _COMMANDS:
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -541,13 +573,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: commands that never load TensorFlow
+_LIGHT = {"skeletons", "zoo"}
+
+
+def _load_tensorflow_quietly():
+    """Import TensorFlow and probe its devices with the process's stderr pointed at /dev/null:
+    its C++ start-up lines (oneDNN, ``failed call to cuInit``, AVX hints) are written before its
+    log level is read, so only the file descriptor can hold them back. Python errors raised
+    afterwards print as usual."""
+    import sys as _sys
+
+    _sys.stderr.flush()
+    fd = _sys.stderr.fileno()
+    saved, null = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(null)
+
+
 def main(argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
+    if args.verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+    else:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")   # TensorFlow's C++ log: none
+        if args.command not in _LIGHT and "tensorflow" not in sys.modules:
+            try:
+                _load_tensorflow_quietly()
+            except (OSError, ValueError):                    # no real stderr (embedded use)
+                pass
     from .fit.resume import ResumeError
     from .zoo import ZooError
 

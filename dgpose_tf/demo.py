@@ -129,8 +129,9 @@ def sequence_demo(out, seed=2026, frames=96, bvh=None):
     model = zoo.load(SEQUENCE_ENTRY)
     clip = es.load_clip(bvh) if bvh else \
         next(iter(es.synthetic_test_motion(1, seed).values()))
-    truth = es.clip_views(clip[:frames], 1, seed)[0]
+    truth = es.clip_views(clip[:frames], 1, seed, coordinates="y_up")[0]
     noisy, gap = es.detector_noise(truth, np.random.default_rng(seed), 0.5)
+    truth, noisy = es.to_image(truth), es.to_image(noisy)   # as a detector writes: y down
     out28 = model.inpaint(noisy, skeleton="alphapose12", shift=8, mode="fill")["joints"]
     ridge = es.ridge_baseline(window_pool(50, 0, fps=es.EVAL_FPS, progress=False))
     answers = {"raw detector input": es._in28(noisy),
@@ -148,8 +149,7 @@ def sequence_demo(out, seed=2026, frames=96, bvh=None):
     size = 128
     picks = np.linspace(0, len(truth) - 1, 8).round().astype(int)
     lo, hi = truth.reshape(-1, 2).min(0), truth.reshape(-1, 2).max(0)
-    px = lambda p: np.stack([(p[..., 0] - lo[0]) / (hi - lo).max() * (size - 16) + 8,
-                             (hi[1] - p[..., 1]) / (hi - lo).max() * (size - 16) + 8], -1)
+    px = lambda p: (p - lo) / (hi - lo).max() * (size - 16) + 8      # image coordinates, y down
     tiles = []
     for label, poses, skel in (("truth", truth, "mpi_inf_3dhp28"), ("input", noisy, "alphapose12"),
                                ("AE-GAN", out28, "mpi_inf_3dhp28")):

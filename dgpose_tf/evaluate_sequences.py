@@ -11,8 +11,9 @@ trains on), each lower-is-better and printed with its trivial answer:
 * ``ae_mpjpe``: every joint observed, G(E(x)) vs x (how much the 128-d code keeps; no baseline).
 
 Real-motion evaluation (:func:`evaluate_clips`, ``dgpose evaluate pose_sequence_aegan_synthetic
---bvh …``; BVH or CMU ASF/AMC) is below; units are the [−1, 1] normalised frame of each window
-unless said.
+--bvh …``; BVH or CMU ASF/AMC) is below. It gives every method the clips as a detector would,
+in image coordinates (x right, y down: :func:`to_image`), in the units of the [−1, 1] camera
+frame; figures are in head sizes. Training-time figures work in the model's own frame (y up).
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import numpy as np
 
 from .pose import conversion, get_skeleton
 
-__all__ = ["VALIDATION_SEED", "training_pool", "Ridge", "ridge_baseline", "linear_fill",
-           "held_out_figures", "HeldOutSequenceCurves", "LossCurves", "load_clip", "clip_views",
-           "head_size", "detector_noise", "pchip_savgol", "kalman_rts", "sequence_metrics",
-           "evaluate_clips", "evaluate_motion", "synthetic_test_motion", "below_trivial",
-           "format_clip_table", "ABLATIONS", "ablations", "format_ablations"]
+__all__ = ["VALIDATION_SEED", "training_pool", "mocap_windows", "Ridge", "ridge_baseline",
+           "linear_fill", "held_out_figures", "HeldOutSequenceCurves", "LossCurves", "load_clip",
+           "clip_views", "head_size", "to_image", "detector_noise", "pchip_savgol", "kalman_rts",
+           "sequence_metrics", "evaluate_clips", "evaluate_motion", "synthetic_test_motion",
+           "below_trivial", "format_clip_table", "aims", "format_aims", "ABLATIONS", "ablations",
+           "format_ablations"]
 
 VALIDATION_SEED = 555555
 SKELETON = "mpi_inf_3dhp28"
@@ -50,18 +52,47 @@ def training_pool(data, cache=None):
         if pool.ndim != 4 or pool.shape[1:] != (24, 28, 2) or not np.isfinite(pool).all():
             raise ValueError(f"{path}: 'poses' must be finite (N, 24, 28, 2), got {pool.shape}")
         return pool
-    if source != "synthetic_motion":
-        raise ValueError(f"data.source must be 'synthetic_motion' or 'npz', got {source!r}")
+    if source not in ("synthetic_motion", "bvh"):
+        raise ValueError(f"data.source must be 'synthetic_motion', 'bvh' or 'npz', got "
+                         f"{source!r}")
     from .data.motion import window_pool
 
     if cache is not None and Path(cache).is_file():
         return np.load(cache)
-    pool = window_pool(int(data.get("sequences", 3000)), int(data.get("seed", 0)),
-                       fps=int(data.get("fps", 24)))
+    if source == "bvh":
+        # validation clips never enter the training pool
+        pool = mocap_windows(data, data.get("files", ["**/*.bvh"]),
+                             [*data.get("exclude", ()), *data.get("validation", ())])
+        if data.get("sequences"):                 # procedural motion mixed in
+            pool = np.concatenate([pool, window_pool(int(data["sequences"]),
+                                                     int(data.get("seed", 0)),
+                                                     fps=int(data.get("fps", 24)))])
+    else:
+        pool = window_pool(int(data.get("sequences", 3000)), int(data.get("seed", 0)),
+                           fps=int(data.get("fps", 24)))
     if cache is not None:
         tmp = Path(str(cache) + ".partial.npy")
         np.save(tmp, pool)
         tmp.replace(cache)
+    return pool
+
+
+def mocap_windows(data, include, exclude=()):
+    """Windows of the BVH files under ``data["dir"]`` (``--data-dir``) matching ``include`` and
+    none of ``exclude`` (:func:`dgpose_tf.data.mocap.select_files`), with ``data``'s ``fps``,
+    ``shift``, ``views`` and ``seed``; prints how many files and windows."""
+    from .data.mocap import mocap_pool, select_files
+
+    if not data.get("dir"):
+        raise ValueError("data.dir is not set: pass --data-dir with the motion-capture folder "
+                         "(see the config's 'about')")
+    files = select_files(data["dir"], include, exclude)
+    pool, counts = mocap_pool(files, fps=int(data.get("fps", 24)),
+                              shift=int(data.get("shift", 12)), views=int(data.get("views", 1)),
+                              seed=int(data.get("seed", 0)))
+    skipped = counts.pop("skipped")
+    print(f"motion capture: {len(counts)} clips → {len(pool)} windows"
+          + (f"; skipped {len(skipped)}: {next(iter(skipped.items()))}" if skipped else ""))
     return pool
 
 
@@ -104,10 +135,16 @@ class Ridge:
         return p.reshape(shape)
 
 
-def ridge_baseline(pool, n=20000, seed=0):
-    """A :class:`Ridge` 12 → 16 fitted on ``n`` random frames of a training pool."""
+def ridge_baseline(pool, n=20000, seed=0, coordinates="image"):
+    """A :class:`Ridge` 12 → 16 fitted on ``n`` random frames of a training pool (y up, as
+    :func:`~dgpose_tf.data.motion.window_pool` gives it), for poses in ``coordinates``:
+    ``"image"`` (x right, y down; the pool is mirrored to it) or ``"y_up"``."""
     rng = np.random.default_rng(seed)
     frames = pool.reshape(-1, pool.shape[-2], 2)
+    if coordinates == "image":
+        frames = to_image(frames)
+    elif coordinates != "y_up":
+        raise ValueError(f"coordinates must be 'image' or 'y_up', got {coordinates!r}")
     return Ridge().fit(frames[rng.choice(len(frames), min(n, len(frames)), replace=False)])
 
 
@@ -195,13 +232,15 @@ def _draw(csv_path, png_path, trivial, figures, ylabel, ylim=None):
 
 class HeldOutSequenceCurves:
     """Factory of a Keras callback: every ``every`` steps, :func:`held_out_figures` on 1,024
-    windows of :data:`VALIDATION_SEED` → ``curves.csv`` (with the trivial answers as columns),
-    TensorBoard ``heldout/…`` and ``curves.png``. ``sequences0``: sequences seen before this run
-    (a warm start), added to the x axis."""
+    validation windows (``val``, e.g. held-out motion-capture clips; default windows of
+    :data:`VALIDATION_SEED`'s synthetic motion) → ``curves.csv`` (with the trivial answers as
+    columns), TensorBoard ``heldout/…`` and ``curves.png``. ``sequences0``: sequences seen
+    before this run (a warm start), added to the x axis."""
 
     FIGURES = ("upsample16_mpjpe", "gap_mpjpe", "ae_mpjpe")
 
-    def __new__(cls, out_dir, every, pool, batch_size=256, step0=0, n=1024, sequences0=0):
+    def __new__(cls, out_dir, every, pool, batch_size=256, step0=0, n=1024, sequences0=0,
+                val=None):
         import tensorflow as tf
 
         from .data.motion import window_pool
@@ -209,9 +248,10 @@ class HeldOutSequenceCurves:
 
         out = Path(out_dir)
         path = out / "curves.csv"
-        val = window_pool(60, VALIDATION_SEED, fps=24, progress=False)
+        if val is None:
+            val = window_pool(60, VALIDATION_SEED, fps=24, progress=False)
         val = val[np.random.default_rng(0).permutation(len(val))[:n]]
-        ridge = ridge_baseline(pool)
+        ridge = ridge_baseline(pool, coordinates="y_up")        # the model's frame
 
         writer = tf.summary.create_file_writer(str(out / "tensorboard" / "heldout"))
 
@@ -308,13 +348,26 @@ def load_clip(path, fps=EVAL_FPS, amc_fps=120.0):
     return joints
 
 
-def clip_views(joints3d, cameras=4, seed=CAMERA_SEED):
+def to_image(poses):
+    """Poses with y up (the camera's [−1, 1]² frame of :func:`clip_views` ``coordinates="y_up"``
+    and of the training windows) → image coordinates, x right and y down as detectors write
+    them, in the same units."""
+    return np.asarray(poses, np.float64) * np.array([1.0, -1.0])
+
+
+def clip_views(joints3d, cameras=4, seed=CAMERA_SEED, coordinates="image"):
     """``cameras`` thesis-style projections (§7.1.1: random pitch, roll and height, looking at
-    the clip's mean) of a 3-D clip, each ``(T, 28, 2)`` normalised to [−1, 1]², fixed seeds."""
+    the clip's mean) of a 3-D clip, each ``(T, 28, 2)`` normalised to [−1, 1]², fixed seeds, in
+    image coordinates (x right, y down; ``coordinates="y_up"``: the camera's frame, y up)."""
     from .data.motion import project_sequence
 
-    return [project_sequence(joints3d, np.random.default_rng([seed, c]))[0].astype(np.float64)
-            for c in range(cameras)]
+    views = [project_sequence(joints3d, np.random.default_rng([seed, c]))[0].astype(np.float64)
+             for c in range(cameras)]
+    if coordinates == "y_up":
+        return views
+    if coordinates != "image":
+        raise ValueError(f"coordinates must be 'image' or 'y_up', got {coordinates!r}")
+    return [to_image(v) for v in views]
 
 
 def head_size(poses):
@@ -500,33 +553,53 @@ def evaluate_clips(model, paths, **kwargs):
 def evaluate_motion(model, clips, cameras=4, shifts=(1, 8, 24), modes=("refine", "fill"),
                     steps=200, seed=CAMERA_SEED, ridge=None, progress=print, **inpaint_options):
     """The real-motion table: for each clip × camera × gap length, the corrupted 12 joints
-    (:func:`detector_noise`) answered by the raw input, PCHIP + Savitzky–Golay + ridge 12 → 16,
+    (:func:`detector_noise`, in image coordinates: x right, y down) answered by the raw input, PCHIP + Savitzky–Golay + ridge 12 → 16,
     Kalman RTS + ridge, and the AE-GAN (``model``: a Keras PoseSequenceAEGAN or a zoo model with
     ``inpaint``) at each shift and mode. ``clips``: ``{name: (T, 28, 3)}``. Returns
-    ``{gap seconds: {method: figures averaged over clips and cameras}}``."""
-    from .models.inpainting import inpaint
+    ``{gap seconds: {method: figures averaged over clips and cameras}}``. ``bridge`` (in
+    ``inpaint_options``, or a zoo card's setting): fill mode's continuity at the edges of
+    unobserved stretches (:func:`~dgpose_tf.models.inpainting.bridge_residuals`)."""
+    import tensorflow as tf
+
+    from .models.inpainting import bridge_residuals, inpaint
 
     if ridge is None:
         from .data.motion import window_pool
         ridge = ridge_baseline(window_pool(200, 0, fps=EVAL_FPS, progress=False))
-    run = model.inpaint if hasattr(model, "inpaint") else \
-        (lambda j, **k: inpaint(model, j, **k, **inpaint_options))
+    bridge = bool(inpaint_options.pop("bridge", False))
+    if hasattr(model, "inpaint"):             # a zoo entry: its card's settings, bridge here
+        run = lambda j, **k: model.inpaint(j, **k, bridge=False)
+        bridge = bridge or bool(getattr(model, "card", {}).get("inpainting", {}).get("bridge"))
+    else:
+        run = lambda j, **k: inpaint(model, j, **k, **inpaint_options)
+    given_as = {"coordinates": "image"}
     results = {}
     for gap_s in GAPS:
         per = {}
         for c_i, (name, joints3d) in enumerate(clips.items()):
-            for c, truth in enumerate(clip_views(joints3d, cameras, seed)):
+            for c, truth in enumerate(clip_views(joints3d, cameras, seed, coordinates="y_up")):
                 rng = np.random.default_rng([seed, c_i, c, int(gap_s * 100)])
                 noisy, gap = detector_noise(truth, rng, gap_s)
+                # corrupted in the camera's frame (so the draws match earlier versions), then
+                # handed over as a detector writes them: image coordinates, y down
+                truth, noisy = to_image(truth), to_image(noisy)
                 answers = {"raw input": _in28(noisy)}
                 answers[PCHIP] = ridge.predict(_in28(pchip_savgol(noisy)))
                 answers["Kalman RTS + ridge"] = ridge.predict(_in28(kalman_rts(noisy)))
                 given = _in28(noisy)
                 for s in shifts:
                     # one descent per shift: "fill" is "refine" with the observed joints put back
-                    out = run(noisy, skeleton="alphapose12", shift=s, steps=steps, mode="refine")
+                    out = run(noisy, skeleton="alphapose12", shift=s, steps=steps, mode="refine",
+                              **given_as)
                     refined = np.asarray(out["joints"], np.float64)
-                    filled = np.where(np.asarray(out["observed"])[..., None], given, refined)
+                    seen = np.asarray(out["observed"])
+                    filled = refined
+                    if bridge:                  # what the graph's fill mode does with it
+                        filled = np.asarray(bridge_residuals(
+                            tf.constant(refined, tf.float32),
+                            tf.constant(np.nan_to_num(given), tf.float32),
+                            tf.constant(seen, tf.float32)), np.float64)
+                    filled = np.where(seen[..., None], given, filled)
                     for mode in modes:
                         answers[f"AE-GAN s{s} {mode}"] = refined if mode == "refine" else filled
                 for method, pred in answers.items():
@@ -558,6 +631,53 @@ def below_trivial(results, method="AE-GAN s8 fill"):
     return failed
 
 
+def aims(results, method="AE-GAN s8"):
+    """The real-motion must / aim table for ``method`` (its better mode per figure is not
+    picked: gap and upsampling figures are the same in both; observed-joint and acceleration
+    figures are those of ``fill`` and ``refine``): one row per gap length and figure, as
+    ``(gap, figure, model value, must (baseline name, value, met), aim (name, value, met))``;
+    lower is better for errors, higher for PCKh and AUC."""
+    rows = []
+    for gap, r in results.items():
+        g = float(gap)
+        fill, refine = r[f"{method} fill"], r[f"{method} refine"]
+        pchip, kalman, raw = r[PCHIP], r["Kalman RTS + ridge"], r["raw input"]
+        gp = pchip.get("gap_mpjpe/h", float("nan"))
+        rows.append((g, "gap error /h", fill["gap_mpjpe/h"], ("PCHIP + SG", gp),
+                     ("0.8 × PCHIP + SG", 0.8 * gp), "lower"))
+        for k in ("pckh@0.5", "auc"):
+            base = pchip["16 upsampled"][k]
+            rows.append((g, f"16 upsampled {k}", fill["16 upsampled"][k], ("ridge", base),
+                         ("ridge + 0.03", base + 0.03), "higher"))
+        for mode, m in (("fill", fill), ("refine", refine)):
+            rows.append((g, f"12 observed pckh@0.5 ({mode})", m["12 observed"]["pckh@0.5"],
+                         ("raw input", raw["12 observed"]["pckh@0.5"]),
+                         ("PCHIP + SG", pchip["12 observed"]["pckh@0.5"]), "higher"))
+            rows.append((g, f"acceleration error /h ({mode})", m["accel/h"],
+                         ("PCHIP + SG", pchip["accel/h"]), ("Kalman", kalman["accel/h"]),
+                         "lower"))
+    out = []
+    for g, figure, v, must, aim, better in rows:
+        ok = (lambda ref: v <= ref) if better == "lower" else (lambda ref: v >= ref)
+        out.append({"gap_s": g, "figure": figure, "model": v, "must": must[0],
+                    "must_value": must[1], "must_met": bool(ok(must[1])), "aim": aim[0],
+                    "aim_value": aim[1], "aim_met": bool(ok(aim[1]))})
+    return out
+
+
+def format_aims(results, method="AE-GAN s8"):
+    """:func:`aims` as a table, each figure beside its must and aim, ✗ where missed."""
+    lines = [f"{method} on real motion: each figure beside what users pick today "
+             f"(must) and the aim; ✗ = missed",
+             f"{'gap':>4s}  {'figure':34s} {'model':>7s}   {'must':>22s}   {'aim':>24s}"]
+    for r in aims(results, method):
+        mark = lambda met: " " if met else "✗"
+        lines.append(f"{r['gap_s']:4.2f}  {r['figure']:34s} {r['model']:7.3f}   "
+                     f"{r['must']:>14s} {r['must_value']:.3f} {mark(r['must_met'])} "
+                     f"{r['aim']:>16s} {r['aim_value']:.3f} {mark(r['aim_met'])}")
+    return "\n".join(lines)
+
+
 #: The inpainting procedure's choices the thesis asserts without measuring, each against the
 #: default (encoder init, Procrustes in the loop, prior weight 0.5, learning rate 1).
 ABLATIONS = {"thesis default": {},
@@ -587,7 +707,8 @@ def ablations(model, clips, cameras=1, gap_seconds=0.5, shift=24, steps=200, see
                                                                    False, **o)["joints"]))
                 for v, opts in variants.items()}
     for c_i, (name, joints3d) in enumerate(clips.items()):
-        for c, truth in enumerate(clip_views(joints3d, cameras, seed)):
+        # the procedure itself, in the model's own frame (y up)
+        for c, truth in enumerate(clip_views(joints3d, cameras, seed, coordinates="y_up")):
             rng = np.random.default_rng([seed, c_i, c, int(gap_seconds * 100)])
             noisy, gap = detector_noise(truth, rng, gap_seconds)
             x, m = to_model_joints(noisy, skeleton="alphapose12")

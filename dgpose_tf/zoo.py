@@ -316,37 +316,57 @@ class SequenceZooModel(ZooModel):
     output in any joint set (the SavedModel's ``inpaint`` signature wants the 28 joints)."""
 
     def inpaint(self, joints, visible=None, skeleton="alphapose12", shift=1, steps=200,
-                mode="refine", threshold=0.0, learning_rate=None, prior_weight=None, seen=None):
-        """``joints`` (T, J, 2|3) of ``skeleton`` in the caller's frame → ``{"joints": (T, 28, 2)
-        MPI-INF-3DHP joints, "observed": (T, 28) bool}``; see
-        :func:`dgpose_tf.models.inpainting.inpaint` (the same graph). ``learning_rate``,
+                mode="refine", threshold=0.0, learning_rate=None, prior_weight=None, seen=None,
+                coordinates="image", bridge=None):
+        """``joints`` (T, J, 2|3) of ``skeleton``, any units, in image coordinates (x right, y
+        down, as detectors write; ``coordinates="y_up"`` for motion-capture projections) →
+        ``{"joints": (T, 28, 2) MPI-INF-3DHP joints in the same frame, "observed": (T, 28)
+        bool}``; see :func:`dgpose_tf.models.inpainting.inpaint` (the same graph). ``learning_rate``,
         ``prior_weight`` and ``seen`` ("closest" | "mean": what a frame with observed joints
-        gets) default to the card's ``inpainting`` settings (else the thesis's 1.0, 0.5 and
-        "closest")."""
+        gets) and ``bridge`` (fill mode's continuity at the edges of unobserved stretches,
+        :func:`~dgpose_tf.models.inpainting.bridge_residuals`) default to the card's
+        ``inpainting`` settings (else the thesis's 1.0, 0.5, "closest" and no bridge)."""
         rec = self.card.get("inpainting", {})
         lr = rec.get("learning_rate", 1.0) if learning_rate is None else learning_rate
         prior = rec.get("prior_weight", 0.5) if prior_weight is None else prior_weight
         seen = rec.get("seen", "closest") if seen is None else seen
-        from .models.inpainting import (SEEN_RULES, InpaintingError, to_model_joints,
-                                        window_starts)
+        bridge = bool(rec.get("bridge", False) if bridge is None else bridge)
+        from .models.inpainting import (SEEN_RULES, InpaintingError, check_coordinates,
+                                        to_model_joints, window_starts)
+
+        check_coordinates(coordinates)
 
         if mode not in ("refine", "fill"):
             raise InpaintingError(f"mode must be 'refine' or 'fill', got {mode!r}")
         if seen not in SEEN_RULES:
             raise InpaintingError(f"seen must be one of {SEEN_RULES}, got {seen!r}")
-        extra = ()
-        if "average_seen" in self.signatures["inpaint"].structured_input_signature[1]:
+        extra, inputs = (), self.signatures["inpaint"].structured_input_signature[1]
+        if "average_seen" in inputs:
             extra = (np.bool_(seen == "mean"),)
         elif seen != "closest":
             raise InpaintingError(f"{self.name} version {self.card.get('version')}'s inpaint "
                                   f"signature has the closest-candidate rule only")
+        if "bridge" in inputs:
+            extra += (np.bool_(bridge),)
+        elif bridge:
+            raise InpaintingError(f"{self.name} version {self.card.get('version')}'s inpaint "
+                                  f"signature has no bridge input")
         if int(steps) < 0:
             raise InpaintingError(f"steps must be ≥ 0, got {steps}")
         x, m = to_model_joints(joints, visible, skeleton, threshold)
         window_starts(len(x), shift=int(shift))
-        out = self._run("inpaint", x, m, np.int32(shift), np.int32(steps),
+        # the signature's convention: image coordinates from version 4 on (the card says so);
+        # earlier versions' signatures took the model's own frame, y up
+        mirror = np.float32([1, 1 if coordinates == self.signature_coordinates else -1])
+        out = self._run("inpaint", x * mirror, m, np.int32(shift), np.int32(steps),
                         np.bool_(mode == "fill"), np.float32(lr), np.float32(prior), *extra)
-        return {"joints": out["joints"], "observed": m > 0}
+        return {"joints": out["joints"] * mirror, "observed": m > 0}
+
+    @property
+    def signature_coordinates(self):
+        """The 2-D convention of the ``inpaint`` signature's joints (the card's
+        ``input.coordinates``): ``"image"`` (x right, y down), or ``"y_up"`` for old cards."""
+        return self.card.get("input", {}).get("coordinates", "y_up")
 
 
 class VUNetZooModel(ZooModel):

@@ -259,6 +259,13 @@ case("inpaint", "mode='clean'", InpaintingError, "mode must be")(
     lambda tmp, m: _inpaint(np.ones((30, 12, 2)), mode="clean"))
 case("inpaint", "an unknown skeleton", InpaintingError, "unknown skeleton")(
     lambda tmp, m: _inpaint(np.ones((30, 12, 2)), skeleton="kinect99"))
+case("inpaint", "coordinates='y_down'", InpaintingError, "coordinates must be one of")(
+    lambda tmp, m: _inpaint(np.ones((30, 12, 2)), coordinates="y_down"))
+case("dgpose_tf.data.mocap.select_files", "a CMU evaluation clip (02_01.bvh)", ValueError,
+     "CMU evaluation motion")(
+    lambda tmp, m: (_write(tmp, "02_01.bvh", "HIERARCHY"),
+                    __import__("dgpose_tf.data.mocap", fromlist=["x"]).select_files(
+                        tmp, ["*.bvh"])))
 
 
 def _mirrornet_bad(tmp, m):
@@ -573,6 +580,8 @@ case("dgpose inpaint", "an npz without joints", CLIError, "2")(
                     cli("inpaint", tmp / "d.npz", "--out", tmp / "o.npz")))
 case("dgpose inpaint", "--format xml", CLIError, "2")(
     lambda tmp, m: cli("inpaint", tmp / "x", "--out", tmp / "o", "--format", "xml"))
+case("dgpose inpaint", "--coordinates y_down", CLIError, "2")(
+    lambda tmp, m: cli("inpaint", tmp / "x", "--out", tmp / "o", "--coordinates", "y_down"))
 
 
 class _Helpers:
@@ -623,9 +632,8 @@ def markdown():
         if c.error not in (CLIError, SystemExit):
             err += f": “{c.match.replace('|', '/')}”".replace("\\", "")
         rows.append(f"| `{c.entry}` | {c.given} | {err} | {c.state} |")
-    return "\n".join(rows)
+    return "\n".join(rows) + f"\n\n{len(CASES)} cases."
 
 
 if __name__ == "__main__":
     sys.stdout.write(markdown() + "\n")
-    sys.stdout.write(f"\n{len(CASES)} cases\n")

@@ -171,3 +171,35 @@ def test_dgpose_evaluate_sequences_cli(tmp_path, tiny_run, capsys):
     out = capsys.readouterr().out
     assert "PCHIP + Savitzky-Golay + ridge" in out and "AE-GAN s24 fill" in out
     assert (tmp_path / "tiny" / "metrics.json").is_file()
+
+
+def test_untracked_openpose_people_are_linked_and_body25b_is_read_by_name(tmp_path):
+    """Pose2Sim-style folders: BODY_25B keypoints (25, like BODY_25, in another order), two
+    people with person_id -1 whose order in the file changes; the walking one is followed."""
+    rng = np.random.default_rng(0)
+    still = np.concatenate([rng.uniform(40, 80, (25, 2)), np.full((25, 1), 0.8)], 1)
+    for f in range(12):
+        walker = still.copy()
+        walker[:, 0] += 400 + 6 * f                        # walks right, 6 px a frame
+        people = [{"person_id": [-1], "pose_keypoints_2d": walker.ravel().tolist()},
+                  {"person_id": [-1], "pose_keypoints_2d": still.ravel().tolist()}]
+        if f % 2:
+            people = people[::-1]                          # detection order is not identity
+        if f == 5:
+            people = people[1:] if f % 2 == 0 else people[:1]   # someone missed a frame
+        (tmp_path / f"cam01.{f:04d}.json").write_text(json.dumps({"people": people}))
+    ids = D.link_tracks([[np.asarray(p["pose_keypoints_2d"]).reshape(25, 3) for p in
+                          json.loads((tmp_path / f"cam01.{f:04d}.json").read_text())["people"]]
+                         for f in range(12)])
+    assert max(max(i) for i in ids) == 1                    # two tracks, no third
+    walker = D.read_openpose(tmp_path, track=0, skeleton="BODY_25B")
+    assert walker.skeleton == "openpose25b"
+    x, ok = walker.joints[:, 0, 0], np.isfinite(walker.joints[:, 0, 0])
+    assert ok.sum() >= 11                                    # every frame it was detected in
+    np.testing.assert_allclose(np.diff(x[ok]) / np.diff(walker.frames[ok]), 6.0)
+    other = D.read_openpose(tmp_path, track=1, skeleton="BODY_25B")
+    assert np.nanstd(other.joints[:, 0, 0]) < 1e-9           # the one standing still
+    with pytest.raises(D.DetectionsError, match="18"):
+        D.read_openpose(tmp_path, skeleton="openpose18")
+    with pytest.raises(D.DetectionsError, match="unknown joint set"):
+        D.read_openpose(tmp_path, skeleton="BODY_99")

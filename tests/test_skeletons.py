@@ -9,11 +9,11 @@ ALL = list_skeletons()
 
 def test_every_listed_joint_set_is_registered():
     assert set(ALL) == {"semi_dgpose14", "lsp14", "mpii16", "coco17", "openpose18", "openpose25",
-                        "alphapose12", "halpe26", "h36m17", "mpi_inf_3dhp28", "mpi_inf_3dhp17",
+                        "openpose25b", "alphapose12", "halpe26", "h36m17", "mpi_inf_3dhp28", "mpi_inf_3dhp17",
                         "synthetic33"}
     sizes = {n: get_skeleton(n).num_joints for n in ALL}
     assert sizes == {"semi_dgpose14": 14, "lsp14": 14, "mpii16": 16, "coco17": 17,
-                     "openpose18": 18, "openpose25": 25, "halpe26": 26, "alphapose12": 12,
+                     "openpose18": 18, "openpose25": 25, "openpose25b": 25, "halpe26": 26, "alphapose12": 12,
                      "h36m17": 17, "mpi_inf_3dhp28": 28, "mpi_inf_3dhp17": 17, "synthetic33": 33}
 
 

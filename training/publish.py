@@ -49,7 +49,8 @@ def clear_for_new_version(card, target):
         shutil.rmtree(target)
 
 
-def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental=False, twin=None):
+def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental=False, twin=None,
+            real_motion=None):
     from dgpose_tf import zoo
     from dgpose_tf.evaluate import TEST_SEED, evaluate
     from dgpose_tf.fit import load_run
@@ -64,7 +65,8 @@ def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental
     if config["family"] == "mirrornet":
         return publish_mirrornet(model, config, run_dir, name, repo, experimental, n, selection)
     if config["family"] == "pose_sequence_aegan":
-        return publish_sequences(model, config, run_dir, name, repo, experimental)
+        return publish_sequences(model, config, run_dir, name, repo, experimental,
+                                 real_motion=real_motion)
     if config["family"] == "vunet":
         return publish_vunet(model, config, run_dir, name, repo, experimental, min(n, 512), twin,
                              pose_model=pose_model)
@@ -162,41 +164,74 @@ def _write_card(card, card_path, repo):
     return card
 
 
+def _gate_clips(config, sequences, frames):
+    """The publish gate's clips and their description: for a model trained on motion capture
+    (``data.source`` ``"bvh"``), ``sequences`` of its held-out validation clips (every n-th, in
+    name order); else synthetic test motion of a seed no config trains on."""
+    from dgpose_tf import evaluate_sequences as es
+    from dgpose_tf.evaluate import TEST_SEED
+
+    data = config.get("data", {})
+    if data.get("source") != "bvh":
+        clips = {k: v[:frames] for k, v in es.synthetic_test_motion(sequences).items()}
+        return clips, f"{sequences} synthetic test sequences (seed {TEST_SEED}, ≤ {frames} frames)"
+    from dgpose_tf.data.mocap import load_motion, select_files
+
+    files = select_files(data["dir"], data["validation"])
+    files = files[::max(1, len(files) // sequences)][:sequences]
+    clips = {f.name: load_motion(f, int(data.get("fps", 24)))[:frames] for f in files}
+    return clips, f"{len(clips)} held-out validation clips (≤ {frames} frames)"
+
+
 def publish_sequences(model, config, run_dir, name=None, repo=REPO, experimental=False,
-                      sequences=4, cameras=1, frames=240):
-    """The pose-sequence AE-GAN's publish: the gate is synthetic test motion (a seed no config
-    trains on; the CMU clips stay for evaluation only) with the detector-like corruption of
-    :func:`dgpose_tf.evaluate_sequences.detector_noise`; the AE-GAN as ``dgpose inpaint`` runs it
-    (shift 8, fill) must beat the raw input on the observed joints and PCHIP + Savitzky–Golay +
-    ridge on the upsampled joints and inside 0.5 s / 1 s gaps."""
+                      sequences=4, cameras=1, frames=240, real_motion=None):
+    """The pose-sequence AE-GAN's publish: the gate is held-out motion (:func:`_gate_clips`; the
+    CMU clips stay for evaluation only) with the detector-like corruption of
+    :func:`dgpose_tf.evaluate_sequences.detector_noise`, given in image coordinates; the AE-GAN
+    as ``dgpose inpaint`` runs it (shift 8, fill) must beat the raw input on the observed joints
+    and PCHIP + Savitzky–Golay + ridge on the upsampled joints and inside 0.5 s / 1 s gaps. The
+    ridge learns from the run's own training pool when it kept one (``pool.npy``).
+    ``real_motion``: evaluation-only clips (the CMU ones) measured at shift 8 × 2 cameras and
+    recorded as the card's ``real_motion_cmu`` with the must / aim table."""
     from dgpose_tf import evaluate_sequences as es
     from dgpose_tf import zoo
-    from dgpose_tf.evaluate import TEST_SEED
 
     name = name or config["name"]
     card_path = repo / "zoo" / f"{name}.json"
     card = json.loads(card_path.read_text())
     t0 = time.perf_counter()
-    clips = {k: v[:frames] for k, v in es.synthetic_test_motion(sequences).items()}
+    clips, described = _gate_clips(config, sequences, frames)
+    run = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
+    import numpy as np
+    ridge = es.ridge_baseline(np.load(run / "pool.npy", mmap_mode="r")) \
+        if (run / "pool.npy").is_file() else None
     # the gate judges what zoo users get: the card's inpainting settings (chosen on validation
     # motion); the thesis's procedure is recorded beside it
     rec = card.get("inpainting", {})
     lr, prior = rec.get("learning_rate", 1.0), rec.get("prior_weight", 0.5)
-    seen = rec.get("seen", "closest")
+    seen, bridge = rec.get("seen", "closest"), rec.get("bridge", False)
     results = es.evaluate_motion(model, clips, cameras=cameras, shifts=(8,), modes=("fill",),
-                                 lr=lr, weights=(10.0, 5.0, prior), seen=seen)
+                                 lr=lr, weights=(10.0, 5.0, prior), seen=seen, bridge=bridge,
+                                 ridge=ridge)
     failed = es.below_trivial(results)
     print(f"latent descent: learning rate {lr:g}, prior weight {prior:g}; observed frames take "
           f"the {seen} candidate")
     print(es.format_clip_table(results))
     thesis = results
-    if (lr, prior, seen) != (1.0, 0.5, "closest"):
-        thesis = es.evaluate_motion(model, clips, cameras=cameras, shifts=(8,), modes=("fill",))
+    if (lr, prior, seen, bridge) != (1.0, 0.5, "closest", False):
+        thesis = es.evaluate_motion(model, clips, cameras=cameras, shifts=(8,), modes=("fill",),
+                                    ridge=ridge)
         print("the thesis's procedure (learning rate 1, prior weight 0.5, closest candidate):")
         print(es.format_clip_table(thesis))
-    print(f"evaluated {name} on {sequences} synthetic test sequences (seed {TEST_SEED}, ≤ {frames} "
-          f"frames) × {cameras} camera(s) in "
+    print(f"evaluated {name} on {described} × {cameras} camera(s) in "
           f"{time.perf_counter() - t0:.0f} s")
+    real = None
+    if real_motion:
+        real = es.evaluate_clips(model, real_motion, cameras=2, shifts=(8,), lr=lr,
+                                 weights=(10.0, 5.0, prior), seen=seen, bridge=bridge,
+                                 ridge=ridge)
+        print(es.format_clip_table(real))
+        print(es.format_aims(real))
     if failed and not experimental:
         raise BelowTrivialError(f"not published: {name} does not beat what users do today on "
                                 f"{', '.join(failed)}; nothing was written")
@@ -212,18 +247,36 @@ def publish_sequences(model, config, run_dir, name=None, repo=REPO, experimental
     # the Keras file carries the weights; the SavedModel holds them once (not tracked twice)
     card = zoo.write_entry(model, card, repo / "saved_models", track=False)
     keep = {k: v for k, v in card.get("metrics", {}).items() if k == "real_motion_cmu"}
-    card["metrics"] = {**keep, "synthetic_test_motion": {
-        "sequences": sequences, "cameras": cameras, "frames": frames, "seed": TEST_SEED,
-        "learning_rate": lr, "prior_weight": prior, "seen": seen,
+    if real is not None:
+        keep["real_motion_cmu"] = {
+            "clips": [Path(f).name for f in real_motion], "cameras": 2, "steps": 200,
+            "learning_rate": lr, "prior_weight": prior, "seen": seen, "bridge": bridge,
+            "coordinates": "image (x right, y down), as a detector writes them",
+            "ridge": "fitted on this entry's training pool" if ridge is not None else
+                     "fitted on synthetic motion",
+            "version": card["version"], "results": {str(k): v for k, v in real.items()},
+            "aims": es.aims(real)}
+    gate = "validation_motion" if config.get("data", {}).get("source") == "bvh" \
+        else "synthetic_test_motion"
+    card["metrics"] = {**keep, gate: {
+        "clips": described, "cameras": cameras, "frames": frames,
+        "learning_rate": lr, "prior_weight": prior, "seen": seen, "bridge": bridge,
         "results": {str(k): v for k, v in results.items()}, "below_trivial": failed,
         "thesis_procedure": {str(k): v for k, v in thesis.items()}},
-        "command": f"python training/publish.py {run_dir} (gate); real motion: dgpose evaluate "
-                   f"{name} --bvh FILE …",
+        "command": f"python training/publish.py {run_dir}"
+                   + (f" --real-motion {' '.join(str(f) for f in real_motion)}" if real_motion
+                      else " (gate); real motion: dgpose evaluate {name} --bvh FILE …"),
         "pictures": f"zoo/figures/{name}/"}
     card.pop("below_trivial", None)
+    card.pop("below_baselines_real_motion", None)
     if failed:
         card["below_trivial"] = failed
         print(f"published as EXPERIMENTAL: below what users do today on {', '.join(failed)}")
+    if real is not None:                          # the musts missed on the evaluation clips
+        missed = [f"{r['figure']} ({r['gap_s']:g} s) vs {r['must']}" for r in es.aims(real)
+                  if not r["must_met"]]
+        if missed:
+            card["below_baselines_real_motion"] = missed
     train = config.get("train", {})
     card["training"].update(steps=train.get("steps"), batch_size=train.get("batch_size"),
                             recipe=config.get("about", ""),
@@ -401,9 +454,30 @@ def publish_mirrornet(model, config, run_dir, name=None, repo=REPO, experimental
     return _write_card(card, card_path, repo)
 
 
+def reexport(name, why, repo=REPO):
+    """Export a published entry's weights again as its next version (a serving change with the
+    same weights, e.g. a signature's convention): its figures stay, ``history`` records why."""
+    from dgpose_tf import zoo
+
+    card_path = repo / "zoo" / f"{name}.json"
+    card = json.loads(card_path.read_text())
+    model = zoo.load(name, format="keras")
+    old = card["version"]
+    clear_for_new_version(card, repo / "saved_models" / name)
+    card = zoo.write_entry(model, card, repo / "saved_models",
+                           keras_file=card.get("keras_weights") != "saved_model",
+                           track=card["family"] != "pose_sequence_aegan")
+    card.setdefault("history", []).append(
+        {"version": card["version"], "weights": f"version {old}'s, unchanged", "change": why})
+    return _write_card(card, card_path, repo)
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("run")
+    p.add_argument("run", help="training run folder (or, with --reexport, the entry's name)")
+    p.add_argument("--reexport", metavar="WHY",
+                   help="export the published entry RUN's weights again as its next version "
+                        "(same weights and figures), recording WHY in the card's history")
     p.add_argument("--name")
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--pose-model", help="zoo entry or training run estimating the pose of "
@@ -415,5 +489,12 @@ if __name__ == "__main__":
     p.add_argument("--twin", nargs="+", help="VUNet: runs trained alike on other stickmen "
                                              "(2-D, 2-D + depth), for the pose-space ablation "
                                              "in the card")
+    p.add_argument("--real-motion", nargs="+", metavar="BVH",
+                   help="pose-sequence AE-GAN: evaluation-only motion capture (the CMU clips) "
+                        "measured and recorded on the card beside every baseline")
     a = p.parse_args()
-    publish(a.run, a.name, a.n, a.pose_model, experimental=a.experimental, twin=a.twin)
+    if a.reexport:
+        reexport(a.run, a.reexport)
+        sys.exit(0)
+    publish(a.run, a.name, a.n, a.pose_model, experimental=a.experimental, twin=a.twin,
+            real_motion=a.real_motion)

@@ -5,7 +5,10 @@ table does not map) so that they can be projected, windowed and corrupted the sa
 
 Conventions: each joint's rotation channels are applied in the order listed (``Zrotation
 Xrotation Yrotation`` means ``R = Rz·Rx·Ry``), a child sits at ``parent + R_parent·offset``, and
-root position channels are added to the root offset. ``End Site`` points are named
+root position channels are added to the root offset. A non-root joint with position channels
+(Bandai-Namco's files give every joint six) sits at those positions instead of its offset: the
+channels hold the bone itself (they equal the offset in still poses), so adding them would double
+every bone; its rest position is its offset. ``End Site`` points are named
 ``<parent>_end``. Units are the file's; :func:`to_synthetic` scales to metres either by
 ``units_per_metre`` or, by default, so that the rest skeleton (all rotations zero) is ``height``
 metres tall, because BVH files do not state their unit.
@@ -26,7 +29,8 @@ import numpy as np
 
 from . import body as B
 
-__all__ = ["BVH", "parse_bvh", "load_bvh", "CMU_TABLE", "to_synthetic"]
+__all__ = ["BVH", "parse_bvh", "load_bvh", "CMU_TABLE", "BANDAI_TABLE", "POSER_TABLE", "TABLES",
+           "table_for", "to_synthetic"]
 
 #: synthetic33 joint -> BVH joint name in the CMU conversion (Hips, LeftUpLeg, …)
 CMU_TABLE = {
@@ -38,6 +42,54 @@ CMU_TABLE = {
                     ("knee", "Leg"), ("ankle", "Foot"), ("foot", "ToeBase"))},
     "left_toe": "LeftToeBase_end", "right_toe": "RightToeBase_end",
 }
+
+#: synthetic33 joint -> BVH joint of the Bandai-Namco Research Motion dataset (22 joints, cm,
+#: y up). Its spine has three joints for our five (duplicates take no length when
+#: :func:`~dgpose_tf.data.body.complete_from_anatomy` lays the chain out); head top, hands and
+#: toes are zero-length end sites, placed with the synthetic body's proportions as for CMU.
+BANDAI_TABLE = {
+    "pelvis": "Hips", "spine": "Spine", "spine2": "Spine", "spine3": "Chest", "spine4": "Chest",
+    "neck": "Neck", "head": "Head", "head_top": "Head_end",
+    **{f"{s}_{j}": f"{n}_{S}" for s, S in (("left", "L"), ("right", "R"))
+       for j, n in (("clavicle", "Shoulder"), ("shoulder", "UpperArm"), ("elbow", "LowerArm"),
+                    ("wrist", "Hand"), ("hip", "UpperLeg"), ("knee", "LowerLeg"),
+                    ("ankle", "Foot"), ("foot", "Toes"))},
+    **{f"{s}_{j}": f"{n}_{S}_end" for s, S in (("left", "L"), ("right", "R"))
+       for j, n in (("hand", "Hand"), ("toe", "Toes"))},
+}
+
+#: synthetic33 joint -> BVH joint of Poser-style files (``hip``, ``abdomen``, ``chest``,
+#: ``rCollar`` …; e.g. the CMU pieces of the auto-conditioned RNN's training data). The head has
+#: no end site above it and the hand none beyond the wrist: both map onto their parent, so that
+#: :func:`~dgpose_tf.data.body.complete_from_anatomy` places them with the synthetic body's
+#: proportions; the foot's end site stands for the ball of the foot and the toe is placed beyond
+#: it likewise.
+POSER_TABLE = {
+    "pelvis": "hip", "spine": "abdomen", "spine2": "abdomen", "spine3": "chest",
+    "spine4": "chest", "neck": "neck", "head": "head", "head_top": "head",
+    **{f"{s}_{j}": f"{S}{n}" for s, S in (("left", "l"), ("right", "r"))
+       for j, n in (("clavicle", "Collar"), ("shoulder", "Shldr"), ("elbow", "ForeArm"),
+                    ("wrist", "Hand"), ("hand", "Hand"), ("hip", "Thigh"), ("knee", "Shin"),
+                    ("ankle", "Foot"), ("foot", "Foot_end"), ("toe", "Foot_end"))},
+}
+
+#: the tables :func:`table_for` chooses among, by the joints a file has
+TABLES = {"cmu": CMU_TABLE, "bandai": BANDAI_TABLE, "poser": POSER_TABLE}
+#: file units per metre where a dataset states them (Bandai-Namco: centimetres; its rest pose,
+#: every rotation zero, lies on its side, so the rest-height rule would misjudge it)
+UNITS_PER_METRE = {"bandai": 100.0}
+
+
+def table_for(bvh):
+    """The name and table of :data:`TABLES` that maps the most of ``bvh``'s joints (ties: the
+    first, CMU); ``ValueError`` if none maps any."""
+    names = set(bvh.names)
+    mapped = {k: sum(v in names for v in set(t.values())) for k, t in TABLES.items()}
+    best = max(mapped, key=mapped.get)
+    if not mapped[best]:
+        raise ValueError(f"no joint-name table fits this BVH (its joints: "
+                         f"{', '.join(bvh.names[:10])}, …); known: {', '.join(TABLES)}")
+    return best, TABLES[best]
 
 
 @dataclass
@@ -75,15 +127,27 @@ class BVH:
                 pos[:, j] = self.offsets[j] + t
                 rot[:, j] = R
             else:
-                pos[:, j] = pos[:, p] + np.einsum("fij,fj->fi", rot[:, p], self.offsets[j] + t)
+                bone = t if _has_position(chans) else np.broadcast_to(self.offsets[j], t.shape)
+                pos[:, j] = pos[:, p] + np.einsum("fij,fj->fi", rot[:, p], bone)
                 rot[:, j] = rot[:, p] @ R
         return pos
 
     def rest_positions(self) -> np.ndarray:
-        """Positions ``(J, 3)`` with every channel zero."""
-        zero = BVH(self.names, self.parents, self.offsets, self.channels, self.frame_time,
-                   np.zeros((1, self.motion.shape[1])))
+        """Positions ``(J, 3)`` with every rotation zero, the root at its offset and every
+        other joint at its offset (its position channels, if any, set to it)."""
+        rest = np.zeros((1, self.motion.shape[1]))
+        col = 0
+        for j, chans in enumerate(self.channels):
+            for k, ch in enumerate(chans):
+                if self.parents[j] >= 0 and ch.lower().endswith("position"):
+                    rest[0, col + k] = self.offsets[j]["XYZ".index(ch[0].upper())]
+            col += len(chans)
+        zero = BVH(self.names, self.parents, self.offsets, self.channels, self.frame_time, rest)
         return zero.positions()[0]
+
+
+def _has_position(channels):
+    return any(c.lower().endswith("position") for c in channels)
 
 
 def _axis_rotation(axis, degrees):
@@ -166,13 +230,17 @@ def load_bvh(path) -> BVH:
 def to_synthetic(bvh: BVH, table=None, units_per_metre=None, height=1.75, complete=None):
     """``(F, 33, 3)`` synthetic33 joints in metres (NaN where ``table`` has no entry).
 
-    ``complete`` (default: with the CMU table) places the points CMU's skeleton has no point of
-    its own for — the pelvis on the hip line, the spine's zero-length joints, clavicles, and the
-    zero-length end sites (head top, hands, toes) — with the synthetic body's proportions
-    (:func:`dgpose_tf.data.body.complete_from_anatomy`).
+    ``table`` default: the one of :data:`TABLES` that fits the file (:func:`table_for`).
+    ``complete`` (default: with a table chosen so) places the points a motion-capture skeleton
+    has no point of its own for — the pelvis on the hip line, the spine's zero-length joints,
+    clavicles, and the zero-length end sites (head top, hands, toes) — with the synthetic body's
+    proportions (:func:`dgpose_tf.data.body.complete_from_anatomy`).
     """
-    complete = table is None if complete is None else complete
-    table = CMU_TABLE if table is None else table
+    if table is None:
+        name, table = table_for(bvh)
+        complete = True if complete is None else complete
+        units_per_metre = units_per_metre or UNITS_PER_METRE.get(name)
+    complete = bool(complete)
     index = {n: k for k, n in enumerate(bvh.names)}
     unknown = sorted(set(table.values()) - set(index))
     if len(unknown) == len(set(table.values())):

@@ -11,7 +11,14 @@ confidence 0 where the person was not detected in a frame), ``frames`` (T,) the 
   nest inconsistently (``3``, ``3.0``, ``[3]``, ``[[3]]``, ``[3, 5]``: the first number is
   taken). Without ``idx`` the best-scoring detection of each frame is taken.
 * OpenPose: a folder of per-frame ``*_keypoints.json`` with ``people[].pose_keypoints_2d``
-  (18 = COCO-18, 25 = BODY_25) and, with tracking, ``person_id``.
+  (18 = COCO-18, 25 = BODY_25 — or BODY_25B, same count, another order: name it with
+  ``skeleton="openpose25b"`` or Pose2Sim's ``"BODY_25B"``) and, with tracking, ``person_id``.
+  Without ids (OpenPose writes ``-1``), people are linked from frame to frame by where they are
+  (:func:`link_tracks`) and the person seen in the most frames is followed.
+
+The joint set follows from the keypoint count unless ``skeleton`` names it (any name
+:func:`dgpose_tf.pose.get_skeleton` knows, or a detector's own: :data:`SKELETON_NAMES`).
+Coordinates are kept as the files have them: image pixels, x right, y down.
 * npz: ``joints`` (T, J, 2|3), optional ``visible`` (T, J), ``skeleton`` (a name), ``frames``.
 
 Errors are :class:`DetectionsError` naming the file and what was wrong.
@@ -30,16 +37,84 @@ import numpy as np
 from ..pose import get_skeleton
 
 __all__ = ["Track", "DetectionsError", "read_detections", "write_detections",
-           "read_alphapose", "read_openpose", "read_npz", "FORMATS"]
+           "read_alphapose", "read_openpose", "read_npz", "link_tracks", "resolve_skeleton",
+           "FORMATS", "SKELETON_NAMES"]
 
 FORMATS = ("alphapose", "openpose", "coco", "npz")
 # 28: what dgpose inpaint writes back (MPI-INF-3DHP joints, names in "keypoint_names")
 _KEYPOINT_SETS = {12: "alphapose12", 17: "coco17", 26: "halpe26", 28: "mpi_inf_3dhp28"}
 _OPENPOSE_SETS = {18: "openpose18", 25: "openpose25", 28: "mpi_inf_3dhp28"}
+#: detectors' own names for their joint sets (as Pose2Sim's ``pose_model`` spells them)
+SKELETON_NAMES = {"body_25b": "openpose25b", "body_25": "openpose25", "coco_18": "openpose18",
+                  "body_18": "openpose18", "coco": "coco17", "coco_17": "coco17",
+                  "halpe_26": "halpe26"}
 
 
 class DetectionsError(ValueError):
     """Unreadable or inconsistent detector output."""
+
+
+def resolve_skeleton(name):
+    """A joint set's name in this package for ``name`` (ours, or a detector's own, e.g.
+    ``"BODY_25B"``); None passes through."""
+    if name is None:
+        return None
+    key = str(name).lower()
+    key = SKELETON_NAMES.get(key, key)
+    try:
+        return get_skeleton(key).name
+    except KeyError:
+        raise DetectionsError(f"unknown joint set {name!r}; known: "
+                              f"{', '.join(sorted(SKELETON_NAMES))} and this package's "
+                              f"(dgpose skeletons)") from None
+
+
+def _named_or_counted(skeleton, count, counted, where):
+    """The joint set of ``count`` keypoints: ``skeleton`` if named (its count must match), else
+    by count from ``counted``."""
+    if skeleton is not None:
+        if get_skeleton(skeleton).num_joints != count:
+            raise DetectionsError(f"{where}: {count} keypoints, but {skeleton} has "
+                                  f"{get_skeleton(skeleton).num_joints}")
+        return skeleton
+    return counted.get(count)
+
+
+def link_tracks(detections, gate=0.5, min_confidence=0.1):
+    """Link untracked people across frames by where they are: ``detections`` is a list over
+    frames of lists of ``(J, 3)`` keypoints (x, y, confidence). Each frame's people are matched
+    to the tracks so far (Hungarian assignment on the mean distance of the joints confident in
+    both, over the track's last size — its box diagonal); a pair farther apart than ``gate``
+    per frame since the track was last seen starts a new track. Returns a list over frames of
+    track ids (0, 1, … in order of first appearance), one per person."""
+    from scipy.optimize import linear_sum_assignment
+
+    last, seen_at, out = [], [], []           # last keypoints of each track, and their frame
+    for f, people in enumerate(detections):
+        ids = [-1] * len(people)
+        if people and last:
+            cost = np.full((len(people), len(last)), np.inf)
+            for i, kp in enumerate(people):
+                for t, prev in enumerate(last):
+                    ok = (kp[:, 2] > min_confidence) & (prev[:, 2] > min_confidence)
+                    if ok.sum() < 2:
+                        continue
+                    size = np.linalg.norm(np.ptp(prev[prev[:, 2] > min_confidence, :2], 0))
+                    d = np.linalg.norm(kp[ok, :2] - prev[ok, :2], axis=-1).mean()
+                    cost[i, t] = d / max(size, 1e-6)
+            finite = np.where(np.isfinite(cost), cost, 1e9)
+            for i, t in zip(*linear_sum_assignment(finite)):
+                if cost[i, t] <= gate * (f - seen_at[t]):
+                    ids[i] = int(t)
+        for i, kp in enumerate(people):
+            if ids[i] < 0:
+                ids[i] = len(last)
+                last.append(kp)
+                seen_at.append(f)
+            else:
+                last[ids[i]], seen_at[ids[i]] = kp, f
+        out.append(ids)
+    return out
 
 
 @dataclass
@@ -99,10 +174,11 @@ def _assemble(per_frame, path, skeleton, track):
     return Track(joints, np.arange(first, last + 1), skeleton, names, track)
 
 
-def read_alphapose(path, track=None):
+def read_alphapose(path, track=None, skeleton=None):
     """AlphaPose / COCO results JSON → :class:`Track` (module docstring). ``track``: the ``idx``
     to follow (default: the track seen in the most frames; without ids, the best detection of
-    each frame)."""
+    each frame); ``skeleton``: the joint set by name (default: by keypoint count)."""
+    skeleton = resolve_skeleton(skeleton)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"detections file not found: {path}")
@@ -125,10 +201,11 @@ def read_alphapose(path, track=None):
                      kp.reshape(-1, 3)))
     if not rows:
         raise DetectionsError(f"{path}: no detections")
-    if len(sizes) != 1 or next(iter(sizes)) not in _KEYPOINT_SETS:
+    if len(sizes) != 1 or _named_or_counted(skeleton, next(iter(sizes)), _KEYPOINT_SETS,
+                                            path) is None:
         raise DetectionsError(f"{path}: keypoint counts {sorted(sizes)}; expected one of "
                               f"{sorted(_KEYPOINT_SETS)} (AlphaPose-12, COCO-17, Halpe-26, MPI-INF-3DHP-28)")
-    skeleton = _KEYPOINT_SETS[next(iter(sizes))]
+    skeleton = _named_or_counted(skeleton, next(iter(sizes)), _KEYPOINT_SETS, path)
     names = sorted({str(r[0]) for r in rows}, key=lambda n: (_frame_number(n, 0), n))
     order = {n: i for i, n in enumerate(names)}
     frame_of = {n: _frame_number(n, order[n]) for n in names}
@@ -152,44 +229,57 @@ def read_alphapose(path, track=None):
     return _assemble(per_frame, path, skeleton, track)
 
 
-def read_openpose(folder, track=None):
+def read_openpose(folder, track=None, skeleton=None):
     """A folder of OpenPose ``*_keypoints.json`` → :class:`Track` (one file per frame, in name
-    order; ``track``: the ``person_id`` to follow, default the most confident person per frame)."""
+    order; ``track``: the ``person_id`` to follow — or, when the files have no ids, the track
+    number :func:`link_tracks` gives, in order of first appearance —; default the person seen in
+    the most frames; ``skeleton``: the joint set by name, default by keypoint count)."""
+    named = resolve_skeleton(skeleton)
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"OpenPose folder not found: {folder}")
     files = sorted(folder.glob("*.json"))
     if not files:
         raise DetectionsError(f"{folder}: no OpenPose *.json files")
-    per_frame, skeleton = {}, None
-    for f_i, file in enumerate(files):
+    skeleton, frames = None, []               # per frame: [(person_id, keypoints)]
+    for file in files:
         data = _load_json(file)
         people = data.get("people") if isinstance(data, dict) else None
         if people is None:
             raise DetectionsError(f"{file}: no 'people' list (not OpenPose JSON)")
-        best = None
+        found = []
         for person in people:
             kp = np.asarray(person.get("pose_keypoints_2d", []), np.float64)
             if kp.size == 0:
                 continue
-            if kp.size % 3 or kp.size // 3 not in _OPENPOSE_SETS:
+            sk = None if kp.size % 3 else _named_or_counted(named, kp.size // 3,
+                                                            _OPENPOSE_SETS, file)
+            if sk is None:
                 raise DetectionsError(f"{file}: pose_keypoints_2d has {kp.size} numbers; expected "
                                       f"18×3 (COCO-18), 25×3 (BODY_25) or 28×3 (dgpose inpaint)")
-            sk = _OPENPOSE_SETS[kp.size // 3]
             if skeleton not in (None, sk):
                 raise DetectionsError(f"{file}: {sk} keypoints after {skeleton} ones")
             skeleton = sk
             pid = _first_number(person.get("person_id"))
-            if track is not None and pid != track:
-                continue
-            kp = kp.reshape(-1, 3)
-            score = kp[:, 2].mean()
-            if best is None or score > best[0]:
-                best = (score, kp)
-        if best is not None:
-            per_frame[f_i] = (file.name, best[1])
+            found.append((None if pid is None or pid < 0 else pid, kp.reshape(-1, 3)))
+        frames.append(found)
     if skeleton is None:
         raise DetectionsError(f"{folder}: no person detected in any file")
+    if not any(pid is not None for found in frames for pid, _ in found):   # untracked: link
+        linked = link_tracks([[kp for _, kp in found] for found in frames])
+        frames = [[(t, kp) for t, (_, kp) in zip(ids, found)]
+                  for ids, found in zip(linked, frames)]
+    counts = {}
+    for found in frames:
+        for pid, _ in found:
+            counts[pid] = counts.get(pid, 0) + 1
+    if track is None:                         # the person seen in the most frames
+        track = max(counts, key=lambda i: (counts[i], -i))
+    per_frame = {}
+    for f_i, found in enumerate(frames):
+        mine = [kp for pid, kp in found if pid == track]
+        if mine:                              # the most confident, if an id repeats
+            per_frame[f_i] = (files[f_i].name, max(mine, key=lambda kp: kp[:, 2].mean()))
     return _assemble(per_frame, folder, skeleton, track)
 
 
@@ -224,19 +314,24 @@ def read_npz(path):
     return Track(joints, frames, skeleton, [str(f) for f in frames], None)
 
 
-def read_detections(path, format=None, track=None):
+def read_detections(path, format=None, track=None, skeleton=None):
     """Read detector output (``format``: one of :data:`FORMATS`; default from the path: a folder
-    is OpenPose, ``.npz`` npz, ``.json`` AlphaPose/COCO)."""
+    is OpenPose, ``.npz`` npz, ``.json`` AlphaPose/COCO; ``skeleton``: the joint set by name,
+    default by keypoint count)."""
     path = Path(path)
     if format is None:
         format = "openpose" if path.is_dir() else "npz" if path.suffix == ".npz" else "alphapose"
     if format not in FORMATS:
         raise DetectionsError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     if format in ("alphapose", "coco"):
-        return read_alphapose(path, track)
+        return read_alphapose(path, track, skeleton)
     if format == "openpose":
-        return read_openpose(path, track)
-    return read_npz(path)
+        return read_openpose(path, track, skeleton)
+    tr = read_npz(path)
+    if skeleton is not None:
+        named = resolve_skeleton(skeleton)
+        tr.skeleton = _named_or_counted(named, tr.joints.shape[1], {}, path)
+    return tr
 
 
 def write_detections(path, track_in, joints, observed, skeleton="mpi_inf_3dhp28", format=None):

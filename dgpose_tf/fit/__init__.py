@@ -86,7 +86,7 @@ _FLAGS = ("alpha_per_pixel", "posterior_noise_ramp", "deterministic")
 _TRAIN = {"steps", "precision", "strategy", "init_weights", "init_conditional", "kl_ramp",
           "loss_weights", "corruption", "freeze", *_POSITIVE, *_COUNTS, *_RATES, *_NUMBERS, *_FLAGS}
 SOURCES = ("synthetic", "shards", "h36m", "deepfashion", "chictopiaplus", "synthetic_motion",
-           "npz", "lsp", "mpii")
+           "npz", "lsp", "mpii", "bvh")
 
 
 def check_config(config, path="config"):

@@ -7,7 +7,10 @@ autoencoder and mixed objectives, the encoder fed corrupted sequences (thesis §
 Config keys: ``model`` (PoseSequenceAEGAN arguments: ``critic_norm``, ``critic_sigmoid``,
 ``encoder_sigmoid``); ``data``: ``source`` ``"synthetic_motion"`` (``seed``, ``sequences`` — the
 number of procedural 3-D sequences whose per-window projections and mirror images form the pool,
-``fps``) or ``"npz"`` (``path`` to an npz with ``poses`` (N, 24, 28, 2) windows already
+``fps``), ``"bvh"`` (real motion capture under ``dir``, set by ``--data-dir``: ``files`` glob
+patterns, ``exclude``, ``validation`` — patterns of held-out clips for the learning curves —,
+``fps``, ``shift``, ``views`` cameras per window, ``seed``, and ``sequences`` of procedural
+motion mixed in; :mod:`dgpose_tf.data.mocap`) or ``"npz"`` (``path`` to an npz with ``poses`` (N, 24, 28, 2) windows already
 normalised as §7.1.1, e.g. made from MPI-INF-3DHP with ``dgpose_tf.data.mpi_inf_3dhp``);
 ``train``: ``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``, ``beta_1``,
 ``beta_2``, ``gp_weight``, ``critic_steps``, ``loss_weights``, ``corruption``, ``eval_every``,
@@ -29,6 +32,7 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
     import json
     from pathlib import Path
 
+    import numpy as np
     import tensorflow as tf
 
     from .. import evaluate_sequences as es
@@ -74,9 +78,16 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
     done = _steps_done(run.folder)
     callbacks = standard_callbacks(out)
     if train.get("eval_every"):
+        val = None
+        if data.get("validation"):                # held-out clips of the same sources
+            val_cache = out / "validation_pool.npy"
+            val = np.load(val_cache) if val_cache.is_file() else \
+                es.mocap_windows({**data, "seed": 1}, data["validation"])
+            np.save(val_cache, val)
         callbacks.append(es.HeldOutSequenceCurves(out, int(train["eval_every"]), pool,
                                                   batch_size=batch, step0=done,
-                                                  sequences0=int(train.get("init_sequences", 0))))
+                                                  sequences0=int(train.get("init_sequences", 0)),
+                                                  val=val))
     callbacks.append(es.LossCurves(out, batch))
     fit_steps(model, config, run, windows, total, per_epoch, callbacks, batch)
     weights = Path(out) / "pose_sequence_aegan.weights.h5"

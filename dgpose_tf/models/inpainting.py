@@ -1,7 +1,10 @@
 """Pose-sequence inpainting with the AE-GAN (thesis §5–6): complete, clean and upsample a 2-D pose
 sequence of any length by gradient descent on the latent code.
 
-For a sequence ``(T, J, 2)`` in any coordinate frame (pixels, say) and any joint set:
+For a sequence ``(T, J, 2)`` in any units (pixels, say) and any joint set, in **image coordinates**
+(x right, y down, as every 2-D detector writes them; ``coordinates="image"``, the default) or with
+y up (``coordinates="y_up"``, e.g. motion-capture projections; the AE-GAN is trained in this
+frame, so image coordinates are mirrored in y on the way in and back on the way out):
 
 1. the joints are mapped onto the 28 MPI-INF-3DHP joints (:func:`to_model_joints`; joints the
    input does not have are missing, as are NaN, (0, 0) and low-confidence joints);
@@ -37,7 +40,7 @@ from .pose_sequence_aegan import FRAMES, JOINTS, SKELETON, mpjpe, mpjse
 
 __all__ = ["window_starts", "to_model_joints", "optimise_windows", "select_candidates",
            "prepare_windows", "inpaint_graph", "inpaint", "InpaintingError",
-           "OBSERVED_EXTENT", "CHUNK"]
+           "OBSERVED_EXTENT", "CHUNK", "COORDINATES", "check_coordinates", "bridge_residuals"]
 
 #: Max |coordinate| of the observed joints (centred on their mean) in training windows, whose 28
 #: joints span [−1, 1]²: the median over the windows of 100 synthetic training-style sequences
@@ -48,11 +51,23 @@ FULL_EXTENT = 0.99
 _EXTREMITIES = np.array([get_skeleton(SKELETON).index(j) for j in (
     "head_top", "left_hand", "right_hand", "left_foot", "right_foot", "left_toe", "right_toe")])
 CHUNK = 512
+#: The 2-D conventions :func:`inpaint` takes: ``"image"`` (x right, y down: detectors, photos) and
+#: ``"y_up"`` (x right, y up: the projections the AE-GAN is trained on).
+COORDINATES = ("image", "y_up")
 WEIGHTS = (10.0, 5.0, 0.5)           # γp, γs, γd (§7.2.3)
 
 
 class InpaintingError(ValueError):
     """Bad input to :func:`inpaint` (wrong shape, joint count, all joints missing, …)."""
+
+
+def check_coordinates(coordinates):
+    """``coordinates`` is one of :data:`COORDINATES` (else :class:`InpaintingError`)."""
+    if coordinates not in COORDINATES:
+        raise InpaintingError(f"coordinates must be one of {COORDINATES} (image: x right, y down, "
+                              f"as detectors write; y_up: motion-capture projections), got "
+                              f"{coordinates!r}")
+    return coordinates
 
 
 def window_starts(length, frames=FRAMES, shift=1):
@@ -241,11 +256,50 @@ def _one_rate(model, joints, observed, shift, steps, chunk, unseen, options, see
     return result, w["padded"], w["padded_mask"], count, w["length"]
 
 
+def bridge_residuals(result, joints, observed):
+    """Fill mode's continuity at the edges of what was not observed (an option, not the
+    thesis's): per joint and coordinate, the residual ``joints − result`` (the observation minus
+    the model's own answer there) at the observed frames
+    is interpolated linearly over the frames in between (held constant before the first and
+    after the last observation) and added to ``result`` where the joint was not observed, so a
+    filled stretch starts and ends where the observations do and the model supplies the shape
+    in between — the offset blending of motion in-betweening. Joints never observed are left as
+    they are. ``result``, ``joints`` (T, J, 2), ``observed`` (T, J) → (T, J, 2)."""
+    import tensorflow as tf
+
+    seen = tf.transpose(observed > 0)                                          # (J, T)
+    t_len = tf.shape(seen)[1]
+    t = tf.broadcast_to(tf.range(t_len)[None], tf.shape(seen))
+    big = t_len + 1
+    times = tf.sort(tf.where(seen, t, big), axis=1)                           # observed first
+    count = tf.reduce_sum(tf.cast(seen, tf.int32), 1, keepdims=True)
+    prev = tf.searchsorted(times, t, side="right") - 1                         # its position
+    nxt = tf.searchsorted(times, t, side="left")
+    prev_t = tf.gather(times, tf.maximum(prev, 0), batch_dims=1)
+    next_t = tf.gather(times, tf.minimum(nxt, tf.maximum(count - 1, 0)), batch_dims=1)
+    prev_t = tf.where(prev >= 0, prev_t, next_t)                               # before the first
+    next_t = tf.where(nxt < count, next_t, prev_t)                             # after the last
+    residual = tf.transpose(joints - result, [1, 0, 2])                       # (J, T, 2)
+    r0 = tf.gather(residual, tf.clip_by_value(prev_t, 0, t_len - 1), batch_dims=1)
+    r1 = tf.gather(residual, tf.clip_by_value(next_t, 0, t_len - 1), batch_dims=1)
+    span = tf.cast(tf.maximum(next_t - prev_t, 1), result.dtype)
+    a = tf.cast(t - prev_t, result.dtype) / span
+    a = tf.where(next_t > prev_t, a, tf.zeros_like(a))[..., None]
+    correction = tf.transpose(r0 * (1 - a) + r1 * a, [1, 0, 2])                # (T, J, 2)
+    use = tf.transpose(~seen & (count > 0))[..., None]
+    return tf.where(use, result + correction, result)
+
+
 def inpaint_graph(model, joints, observed, shift, steps, fill, chunk=CHUNK, unseen="two_rate",
-                  seen="closest", **options):
+                  seen="closest", image_coordinates=False, bridge=False, **options):
     """Inpaint one sequence in the graph: ``joints`` (T, 28, 2) caller's frame (missing joints
     any value), ``observed`` (T, 28) 0/1, scalar ``shift``, ``steps``, ``fill`` (bool) →
     ``{"joints" (T, 28, 2), "observed" (T, 28), "candidates" (T,) windows covering each frame}``.
+    ``bridge`` (fill mode; a scalar boolean tensor chooses in the graph): continuity at the
+    edges of unobserved stretches, :func:`bridge_residuals`.
+    ``image_coordinates``: the joints have y pointing down (x right, y down, as detectors write;
+    the SavedModel's ``inpaint`` signature always); the AE-GAN's frame has y up, so y is mirrored
+    on the way in and on the way out (windows are centred and scaled, so no image size is needed).
 
     ``unseen``: what a frame with no observed joint (inside a gap) gets — ``"average"`` or
     ``"context"`` (:func:`select_candidates`), or ``"two_rate"`` (default): the mean of
@@ -266,6 +320,9 @@ def inpaint_graph(model, joints, observed, shift, steps, fill, chunk=CHUNK, unse
     _check_seen(seen)
     joints = tf.convert_to_tensor(joints, tf.float32)
     observed = tf.cast(tf.convert_to_tensor(observed), tf.float32)
+    mirror = tf.constant([1.0, -1.0]) if image_coordinates else None
+    if mirror is not None:
+        joints = joints * mirror
     rule = "average" if unseen == "two_rate" else unseen
     result, xs, ms, count, t_len = _one_rate(model, joints, observed, shift, steps, chunk, rule,
                                              options, seen)
@@ -285,8 +342,13 @@ def inpaint_graph(model, joints, observed, shift, steps, fill, chunk=CHUNK, unse
             return tf.where(frame_seen[:, None, None], result, 0.5 * (result + up))
 
         result = tf.cond(tf.reduce_all(frame_seen[:t_len]), lambda: result, with_half_rate)
+    if not (isinstance(bridge, bool) and not bridge):      # residuals of the model's answer
+        result = tf.cond(tf.cast(fill, tf.bool) & tf.cast(bridge, tf.bool),
+                         lambda: bridge_residuals(result, xs, ms), lambda: result)
     result = tf.cond(tf.cast(fill, tf.bool),
                      lambda: tf.where(ms[..., None] > 0, xs, result), lambda: result)
+    if mirror is not None:
+        result = result * mirror
     return {"joints": result[:t_len], "observed": observed, "candidates": count[:t_len]}
 
 
@@ -376,19 +438,22 @@ _COMPILED = {}
 
 
 def inpaint(model, joints, visible=None, skeleton="alphapose12", shift=1, steps=200,
-            mode="refine", threshold=0.0, **options):
+            mode="refine", threshold=0.0, coordinates="image", **options):
     """Inpaint a whole sequence with a :class:`~dgpose_tf.models.pose_sequence_aegan.
-    PoseSequenceAEGAN` (module docstring): ``joints`` (T, J, 2|3) in ``skeleton`` and the
-    caller's frame → ``{"joints": (T, 28, 2) MPI-INF-3DHP joints, "observed": (T, 28) bool}``.
+    PoseSequenceAEGAN` (module docstring): ``joints`` (T, J, 2|3) in ``skeleton``, any units,
+    ``coordinates`` ``"image"`` (x right, y down, as detectors write; default) or ``"y_up"`` →
+    ``{"joints": (T, 28, 2) MPI-INF-3DHP joints in the same frame, "observed": (T, 28) bool}``.
     ``options``: ``unseen`` (:func:`inpaint_graph`) and those of :func:`optimise_windows`."""
     import tensorflow as tf
 
+    check_coordinates(coordinates)
     if mode not in ("refine", "fill"):
         raise InpaintingError(f"mode must be 'refine' or 'fill', got {mode!r}")
     if int(steps) < 0:
         raise InpaintingError(f"steps must be ≥ 0, got {steps}")
     x, m = to_model_joints(joints, visible, skeleton, threshold)
     window_starts(len(x), shift=int(shift))            # validates shift
+    options = dict(options, image_coordinates=coordinates == "image")
     key = (id(model), tuple(sorted(options.items())))
     if key not in _COMPILED:
         _COMPILED[key] = tf.function(

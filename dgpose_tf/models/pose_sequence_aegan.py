@@ -491,10 +491,14 @@ class PoseSequenceAEGAN(keras.Model):
 
     def serving_endpoints(self):
         """``encode``, ``generate``, ``score`` and ``inpaint`` (a fixed-step latent descent in the
-        graph over every window of one sequence; :mod:`dgpose_tf.models.inpainting`; its Adam
+        graph over every window of one sequence, :mod:`dgpose_tf.models.inpainting`, taking
+        ``joints`` in image coordinates — x right, y down, as detectors write them — while the
+        other endpoints work in the model's own frame, y up; its Adam
         ``learning_rate`` and the prior weight γd are inputs — the thesis's are 1.0 and 0.5 —
         and ``average_seen``: False for the thesis's closest candidate per observed frame, True
-        for the mean of the covering windows' candidates, ``select_candidates(seen=…)``)."""
+        for the mean of the covering windows' candidates, ``select_candidates(seen=…)``;
+        ``bridge``: fill mode's continuity at the edges of unobserved stretches,
+        ``inpainting.bridge_residuals``)."""
         import tensorflow as tf
 
         from .inpainting import inpaint_graph
@@ -502,9 +506,10 @@ class PoseSequenceAEGAN(keras.Model):
         seq = lambda name: tf.TensorSpec((None, FRAMES, JOINTS, 2), tf.float32, name)
 
         def inpaint(joints, observed, shift, steps, fill, learning_rate, prior_weight,
-                    average_seen):
+                    average_seen, bridge):
             return inpaint_graph(self, joints, observed, shift, steps, fill, lr=learning_rate,
-                                 weights=(10.0, 5.0, prior_weight), seen=average_seen)
+                                 weights=(10.0, 5.0, prior_weight), seen=average_seen,
+                                 image_coordinates=True, bridge=bridge)
 
         return {
             "encode": (lambda poses, observed: {"latent": self.encode(poses, observed)},
@@ -520,7 +525,8 @@ class PoseSequenceAEGAN(keras.Model):
                                   tf.TensorSpec((), tf.bool, "fill"),
                                   tf.TensorSpec((), tf.float32, "learning_rate"),
                                   tf.TensorSpec((), tf.float32, "prior_weight"),
-                                  tf.TensorSpec((), tf.bool, "average_seen")]),
+                                  tf.TensorSpec((), tf.bool, "average_seen"),
+                                  tf.TensorSpec((), tf.bool, "bridge")]),
         }
 
 

@@ -262,6 +262,22 @@ OPENPOSE25 = Skeleton(
     description="OpenPose BODY_25 ('MidHip' is the canonical 'pelvis').",
 )
 
+OPENPOSE25B = Skeleton(
+    name="openpose25b",
+    joints=COCO17.joints + ("neck", "head_top", "left_big_toe", "left_small_toe", "left_heel",
+                            "right_big_toe", "right_small_toe", "right_heel"),
+    limbs=COCO17.limbs + _limbs("head_top-neck", "left_ankle-left_big_toe",
+                                "right_ankle-right_big_toe", "left_ankle-left_heel",
+                                "right_ankle-right_heel"),
+    source_names=("Nose", "LEye", "REye", "LEar", "REar", "LShoulder", "RShoulder", "LElbow",
+                  "RElbow", "LWrist", "RWrist", "LHip", "RHip", "LKnee", "RKnee", "LAnkle",
+                  "RAnkle", "UpperNeck", "HeadTop", "LBigToe", "LSmallToe", "LHeel", "RBigToe",
+                  "RSmallToe", "RHeel"),
+    description="OpenPose BODY_25B (the experimental model Pose2Sim uses): COCO 17 first, then "
+                "upper neck, head top, toes and heels. Same keypoint count as BODY_25 but "
+                "another order: OpenPose files do not say which, so it is chosen by name.",
+)
+
 H36M17 = Skeleton(
     name="h36m17",
     joints=("pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee",
@@ -320,7 +336,8 @@ SYNTHETIC33 = Skeleton(
 )
 
 SKELETONS: dict[str, Skeleton] = {s.name: s for s in (
-    SEMI_DGPOSE14, LSP14, MPII16, COCO17, OPENPOSE18, OPENPOSE25, ALPHAPOSE12, HALPE26, H36M17,
+    SEMI_DGPOSE14, LSP14, MPII16, COCO17, OPENPOSE18, OPENPOSE25, OPENPOSE25B, ALPHAPOSE12,
+    HALPE26, H36M17,
     MPI_INF_3DHP28, MPI_INF_3DHP17, SYNTHETIC33)}
 
 
