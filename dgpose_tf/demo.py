@@ -140,12 +140,20 @@ def sequence_demo(out, seed=2026, frames=96, bvh=None):
     print(f"\npose sequences: {'CMU clip ' + str(bvh) if bvh else 'synthetic test motion'}, "
           f"{len(truth)} frames at 24 fps, 12 AlphaPose joints with outlier bursts, swaps and "
           f"0.5 s gaps → 28 joints (PCKh@0.5; gap error in head sizes)")
-    print(f"{'answer':44s} {'12 observed':>11s} {'16 upsampled':>12s} {'gap error':>9s}")
+    print(f"{'answer':44s} {'12 observed':>12s} {'16 upsampled':>13s} {'gap error':>10s}")
+    figures = {}
     for name, pred in answers.items():
         m = es.sequence_metrics(pred, truth, gap)
-        g = m.get("gap_mpjpe/h", float("nan"))
-        print(f"{name:44s} {m['12 observed']['pckh@0.5']:11.3f} "
-              f"{m['16 upsampled']['pckh@0.5']:12.3f} {'—' if not np.isfinite(g) else f'{g:.3f}':>9s}")
+        figures[name] = (m["12 observed"]["pckh@0.5"], m["16 upsampled"]["pckh@0.5"],
+                         m.get("gap_mpjpe/h", float("nan")))
+    best = figures[es.PCHIP]                  # what users pick today; ✗ where the model loses
+    for name, (obs, up, g) in figures.items():
+        model = name.startswith(SEQUENCE_ENTRY)
+        x = lambda worse: "✗" if model and worse else " "
+        gap_text = "—" if not np.isfinite(g) else f"{g:.3f}"
+        print(f"{name:44s} {obs:11.3f}{x(obs < best[0])} {up:12.3f}{x(up < best[1])} "
+              f"{gap_text:>9s}{x(g > best[2])}")
+    print(f"✗: below {es.PCHIP}, what users pick today")
     size = 128
     picks = np.linspace(0, len(truth) - 1, 8).round().astype(int)
     lo, hi = truth.reshape(-1, 2).min(0), truth.reshape(-1, 2).max(0)
@@ -276,9 +284,13 @@ def mirrornet_demo(out, seed=2026, n=256, rows=8):
     print(f"\nMirrorNet: {n} fresh people (seed {seed + 3}), 16 MPII joints")
     print(f"{'answer':32s} {'PCK@0.1 bbox':>13s} {'PCK@0.2 bbox':>13s} {'AUC':>7s} "
           f"{'recon SSIM':>11s}")
+    floor_f, floor_r = rows_["mean pose / flat mean colour"]
     for name, (f, r) in rows_.items():
-        print(f"{name:32s} {f['pck@0.1_bbox']:13.3f} {f['pck@0.2_bbox']:13.3f} {f['auc']:7.3f} "
-              f"{r:11.3f}")
+        x = lambda worse: "✗" if name != "mean pose / flat mean colour" and worse else " "
+        print(f"{name:32s} {f['pck@0.1_bbox']:13.3f}{x(f['pck@0.1_bbox'] < floor_f['pck@0.1_bbox'])}"
+              f"{f['pck@0.2_bbox']:13.3f}{x(f['pck@0.2_bbox'] < floor_f['pck@0.2_bbox'])}"
+              f"{f['auc']:7.3f}{x(f['auc'] < floor_f['auc'])}{r:11.3f}{x(r < floor_r)}")
+    print("✗: below the answer that needs no model")
     for what, (above, margin) in margins.items():
         print(f"pose prior: true poses score above {what} for {above:.0%} of people (median "
               f"margin {margin:+.2f} nats; 50 % = no separation)")
