@@ -321,8 +321,8 @@ class SequenceZooModel(ZooModel):
         """``joints`` (T, J, 2|3) of ``skeleton``, any units, in image coordinates (x right, y
         down, as detectors write; ``coordinates="y_up"`` for motion-capture projections) →
         ``{"joints": (T, 28, 2) MPI-INF-3DHP joints in the same frame, "observed": (T, 28)
-        bool}``; see :func:`dgpose_tf.models.inpainting.inpaint` (the same graph). ``learning_rate``,
-        ``prior_weight`` and ``seen`` ("closest" | "mean": what a frame with observed joints
+        bool}``; see :func:`dgpose_tf.models.inpainting.inpaint` (the same graph).
+        ``learning_rate``, ``prior_weight`` and ``seen`` ("closest" | "mean": what a frame with observed joints
         gets) and ``bridge`` (fill mode's continuity at the edges of unobserved stretches,
         :func:`~dgpose_tf.models.inpainting.bridge_residuals`) default to the card's
         ``inpainting`` settings (else the thesis's 1.0, 0.5, "closest" and no bridge)."""

@@ -239,3 +239,27 @@ def test_mocap_config_names_its_sources():
     check_config(config)
     assert config["data"]["source"] == "bvh" and config["data"]["validation"]
     assert "CC BY-NC" in config["about"]
+
+
+def test_fit_from_bvh_with_held_out_curves(tmp_path):
+    """``dgpose train`` of a ``data.source: "bvh"`` config: the pool from the training clips,
+    the learning curves on the held-out ones (cached beside the run)."""
+    from dgpose_tf.fit import run_config
+
+    root = tmp_path / "mocap"
+    root.mkdir()
+    for i, style in enumerate(("normal", "active", "elderly")):
+        (root / f"dataset-2_walk_{style}_001.bvh").write_text(bandai_bvh(frames=60, seed=i))
+    config = {"name": "tiny_mocap", "family": "pose_sequence_aegan", "model": {},
+              "data": {"source": "bvh", "dir": None, "files": ["*.bvh"],
+                       "validation": ["*_elderly_*.bvh"], "views": 1},
+              "train": {"steps": 2, "steps_per_epoch": 2, "batch_size": 8, "eval_every": 2},
+              "seed": 0, "output": str(tmp_path / "run")}
+    path = tmp_path / "tiny_mocap.json"
+    path.write_text(json.dumps(config))
+    run_config(path, data_dir=root)
+    run = tmp_path / "run"
+    curves = (run / "curves.csv").read_text().splitlines()
+    assert curves[0].startswith("step") and len(curves) == 2
+    val = np.load(run / "validation_pool.npy")
+    assert val.shape[1:] == (24, 28, 2) and len(np.load(run / "pool.npy")) == 2 * len(val)

@@ -10,8 +10,8 @@ number of procedural 3-D sequences whose per-window projections and mirror image
 ``fps``), ``"bvh"`` (real motion capture under ``dir``, set by ``--data-dir``: ``files`` glob
 patterns, ``exclude``, ``validation`` — patterns of held-out clips for the learning curves —,
 ``fps``, ``shift``, ``views`` cameras per window, ``seed``, and ``sequences`` of procedural
-motion mixed in; :mod:`dgpose_tf.data.mocap`) or ``"npz"`` (``path`` to an npz with ``poses`` (N, 24, 28, 2) windows already
-normalised as §7.1.1, e.g. made from MPI-INF-3DHP with ``dgpose_tf.data.mpi_inf_3dhp``);
+motion mixed in; :mod:`dgpose_tf.data.mocap`) or ``"npz"`` (``path`` to an npz with ``poses``
+(N, 24, 28, 2) windows already normalised as §7.1.1, e.g. made from MPI-INF-3DHP with ``dgpose_tf.data.mpi_inf_3dhp``);
 ``train``: ``steps``, ``steps_per_epoch``, ``batch_size``, ``learning_rate``, ``beta_1``,
 ``beta_2``, ``gp_weight``, ``critic_steps``, ``loss_weights``, ``corruption``, ``eval_every``,
 ``init_weights`` (start from another run's ``last.weights.h5`` — a warm start; the three
@@ -81,9 +81,11 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
         val = None
         if data.get("validation"):                # held-out clips of the same sources
             val_cache = out / "validation_pool.npy"
-            val = np.load(val_cache) if val_cache.is_file() else \
-                es.mocap_windows({**data, "seed": 1}, data["validation"])
-            np.save(val_cache, val)
+            if val_cache.is_file():
+                val = np.load(val_cache)
+            else:
+                val = es.mocap_windows({**data, "seed": 1}, data["validation"])
+                np.save(val_cache, val)
         callbacks.append(es.HeldOutSequenceCurves(out, int(train["eval_every"]), pool,
                                                   batch_size=batch, step0=done,
                                                   sequences0=int(train.get("init_sequences", 0)),
