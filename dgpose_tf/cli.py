@@ -582,10 +582,8 @@ def _load_tensorflow_quietly():
     its C++ start-up lines (oneDNN, ``failed call to cuInit``, AVX hints) are written before its
     log level is read, so only the file descriptor can hold them back. Python errors raised
     afterwards print as usual."""
-    import sys as _sys
-
-    _sys.stderr.flush()
-    fd = _sys.stderr.fileno()
+    sys.stderr.flush()
+    fd = sys.stderr.fileno()
     saved, null = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, fd)
     try:

@@ -80,6 +80,14 @@ def _named_or_counted(skeleton, count, counted, where):
     return counted.get(count)
 
 
+def _longest_track(ids):
+    """The id seen most often (ties: the smallest) — the person seen in the most frames."""
+    counts = {}
+    for i in ids:
+        counts[i] = counts.get(i, 0) + 1
+    return max(counts, key=lambda i: (counts[i], -i))
+
+
 def link_tracks(detections, gate=0.5, min_confidence=0.1):
     """Link untracked people across frames by where they are: ``detections`` is a list over
     frames of lists of ``(J, 3)`` keypoints (x, y, confidence). Each frame's people are matched
@@ -94,14 +102,15 @@ def link_tracks(detections, gate=0.5, min_confidence=0.1):
         ids = [-1] * len(people)
         if people and last:
             cost = np.full((len(people), len(last)), np.inf)
+            sizes = [np.linalg.norm(np.ptp(p[p[:, 2] > min_confidence, :2], 0))
+                     if (p[:, 2] > min_confidence).any() else 0.0 for p in last]
             for i, kp in enumerate(people):
                 for t, prev in enumerate(last):
                     ok = (kp[:, 2] > min_confidence) & (prev[:, 2] > min_confidence)
                     if ok.sum() < 2:
                         continue
-                    size = np.linalg.norm(np.ptp(prev[prev[:, 2] > min_confidence, :2], 0))
                     d = np.linalg.norm(kp[ok, :2] - prev[ok, :2], axis=-1).mean()
-                    cost[i, t] = d / max(size, 1e-6)
+                    cost[i, t] = d / max(sizes[t], 1e-6)
             finite = np.where(np.isfinite(cost), cost, 1e9)
             for i, t in zip(*linear_sum_assignment(finite)):
                 if cost[i, t] <= gate * (f - seen_at[t]):
@@ -201,11 +210,11 @@ def read_alphapose(path, track=None, skeleton=None):
                      kp.reshape(-1, 3)))
     if not rows:
         raise DetectionsError(f"{path}: no detections")
-    if len(sizes) != 1 or _named_or_counted(skeleton, next(iter(sizes)), _KEYPOINT_SETS,
-                                            path) is None:
+    skeleton = _named_or_counted(skeleton, next(iter(sizes)), _KEYPOINT_SETS, path) \
+        if len(sizes) == 1 else None
+    if skeleton is None:
         raise DetectionsError(f"{path}: keypoint counts {sorted(sizes)}; expected one of "
                               f"{sorted(_KEYPOINT_SETS)} (AlphaPose-12, COCO-17, Halpe-26, MPI-INF-3DHP-28)")
-    skeleton = _named_or_counted(skeleton, next(iter(sizes)), _KEYPOINT_SETS, path)
     names = sorted({str(r[0]) for r in rows}, key=lambda n: (_frame_number(n, 0), n))
     order = {n: i for i, n in enumerate(names)}
     frame_of = {n: _frame_number(n, order[n]) for n in names}
@@ -213,11 +222,7 @@ def read_alphapose(path, track=None, skeleton=None):
         frame_of = order
     ids = [r[1] for r in rows]
     if track is None and any(i is not None for i in ids):
-        counts = {}
-        for i in ids:
-            if i is not None:
-                counts[i] = counts.get(i, 0) + 1
-        track = max(counts, key=lambda i: (counts[i], -i))
+        track = _longest_track(i for i in ids if i is not None)
     per_frame, best = {}, {}
     for name, idx, score, kp in rows:
         if track is not None and idx != track:
@@ -269,12 +274,8 @@ def read_openpose(folder, track=None, skeleton=None):
         linked = link_tracks([[kp for _, kp in found] for found in frames])
         frames = [[(t, kp) for t, (_, kp) in zip(ids, found)]
                   for ids, found in zip(linked, frames)]
-    counts = {}
-    for found in frames:
-        for pid, _ in found:
-            counts[pid] = counts.get(pid, 0) + 1
-    if track is None:                         # the person seen in the most frames
-        track = max(counts, key=lambda i: (counts[i], -i))
+    if track is None:
+        track = _longest_track(pid for found in frames for pid, _ in found)
     per_frame = {}
     for f_i, found in enumerate(frames):
         mine = [kp for pid, kp in found if pid == track]
