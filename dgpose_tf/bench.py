@@ -237,7 +237,7 @@ def bench_inpaint(frames=10000, shift=1, steps=200, loop_windows=16, model=None,
         i += 1
     joints = np.concatenate(seqs)[:frames] * 200 + 300          # pixels
     observed = np.zeros(joints.shape[:2], np.float32)
-    from .evaluate_sequences import KEEP12
+    from .evaluate.pose_sequence_aegan import KEEP12
     observed[:, KEEP12] = 1
     n_windows = len(window_starts(frames, shift=shift))
     fn = tf.function(lambda j, o, s, n, f: inpaint_graph(net, j, o, s, n, f))
@@ -268,3 +268,50 @@ def bench_inpaint(frames=10000, shift=1, steps=200, loop_windows=16, model=None,
           f"eager per-window loop {eager:.3f} windows/s ({n_eager} timed) → "
           f"{batched / eager:.0f}×")
     return batched, looped, eager
+
+
+def bench_pose_photos(model, photos, n=64, anchor_python=None, anchor_script=None):
+    """Photos/s of a pose entry's whole photo → joints path (``pose_photos``: read, letterbox,
+    network, map back) at batch 1 and 32, beside BlazePose lite / full / heavy timed in the same
+    run (``anchor_python``: the MediaPipe virtualenv's python, which runs
+    ``tests/benchmarks/blazepose_lspet.py --time``), and this machine's matmul rate, so other
+    machines compare by ratio. Photo decoding is excluded for every method."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    import numpy as np
+
+    from . import zoo
+    from .data.photos import read_photo
+    from .pose_files import collect_photos
+
+    files = collect_photos(photos)[:n]
+    arrays = [read_photo(f) for f in files]
+    m = zoo.load(model) if isinstance(model, str) else model
+    m.pose_photos(arrays[:2])                                   # trace
+    rates = {}
+    for batch in (1, 32):
+        t0 = time.perf_counter()
+        for i in range(0, len(arrays), batch):
+            m.pose_photos(arrays[i:i + batch])
+        rates[batch] = len(arrays) / (time.perf_counter() - t0)
+    gflops = matmul_rate()
+    print(f"{m.card['name']}: {rates[1]:.1f} photos/s at batch 1, {rates[32]:.1f} at batch 32 "
+          f"({len(arrays)} photos; matmul {gflops:.0f} GFLOP/s in this process)")
+    anchors = {}
+    if anchor_python:
+        script = anchor_script or Path(__file__).resolve().parents[1] / "tests" / "benchmarks" \
+            / "blazepose_lspet.py"
+        out = subprocess.run([str(anchor_python), str(script), "--time"] + [str(f) for f in files],
+                             capture_output=True, text=True, check=True)
+        anchors = json.loads(out.stdout.strip().splitlines()[-1])
+        for name, ms in anchors.items():
+            print(f"BlazePose {name}: {1000.0 / ms:.1f} photos/s at batch 1 → "
+                  f"{m.card['name']} is {rates[1] * ms / 1000.0:.2f}× its rate")
+        if "heavy" in anchors:
+            aim = rates[1] * anchors["heavy"] / 1000.0
+            mark = "✓" if aim >= 3 else "✗"
+            print(f"{mark} aim: ≥ 3× BlazePose heavy's photos/s at batch 1 (measured {aim:.2f}×)")
+    return {"batch1": rates[1], "batch32": rates[32], "matmul_gflops": gflops,
+            "blazepose_ms": anchors}

@@ -30,13 +30,15 @@ def _demo_args(p):
                                  "(default: synthetic test motion)")
     p.add_argument("--n", type=int, default=64, help="number of fresh synthetic people")
     p.add_argument("--seed", type=int, default=2026, help="seed of the people")
+    p.add_argument("--photos", nargs="+", help="your photos (files or folders) for the real-photo "
+                                               "entries (default: a public-domain photo)")
 
 
 @command("demo", "the zoo at work: pose estimation, reconstruction, manipulation, pose transfer "
                  "and sampling with the shipped synthetic models; writes a PNG sheet")
 def _demo(args):
-    from .demo import run_demo
-    return run_demo(out=args.out, n=args.n, seed=args.seed, bvh=args.bvh)
+    from .demos.models import run_demo
+    return run_demo(out=args.out, n=args.n, seed=args.seed, bvh=args.bvh, photos=args.photos)
 
 
 _demo.configure = _demo_args
@@ -52,7 +54,7 @@ def _geometry_demo_args(p):
 @command("geometry-demo", "pose-geometry demo: heatmaps, decoding, conversions, alignment, "
                           "metrics; writes a PNG sheet")
 def _geometry_demo(args):
-    from .geometry_demo import run_geometry_demo
+    from .demos.geometry import run_geometry_demo
     return run_geometry_demo(out=args.out, n=args.n, seed=args.seed, size=args.size)
 
 
@@ -90,7 +92,8 @@ _skeletons.configure = _skeletons_args
 
 
 def _bench_args(p):
-    p.add_argument("what", choices=("synth", "train-step", "inpaint"), help="what to measure")
+    p.add_argument("what", choices=("synth", "train-step", "inpaint", "pose-photos"),
+                   help="what to measure")
     p.add_argument("--size", type=int, default=64, choices=(64, 128, 256))
     p.add_argument("--n", type=int, default=4000, help="samples timed after the warm-up (synth)")
     p.add_argument("--warmup", type=int, default=None,
@@ -109,7 +112,12 @@ def _bench_args(p):
     p.add_argument("--shift", type=int, default=1, help="window shift (inpaint)")
     p.add_argument("--inpaint-steps", type=int, default=200, help="latent steps (inpaint)")
     p.add_argument("--model", default=None, help="zoo name or run of an AE-GAN (inpaint; "
-                                                  "default: untrained, same cost)")
+                                                  "default: untrained, same cost), or a pose "
+                                                  "entry (pose-photos)")
+    p.add_argument("--photos", nargs="+", help="photos or folders (pose-photos)")
+    p.add_argument("--anchor-python", help="pose-photos: the python of a virtualenv with "
+                                           "mediapipe==0.10.14, to time BlazePose in the same "
+                                           "run")
 
 
 @command("bench", "print throughput figures (synth: synthetic-people images/s; train-step: "
@@ -117,7 +125,12 @@ def _bench_args(p):
                   "batched inpainting vs a per-window loop)")
 def _bench(args):
     from . import bench
-    if args.what == "inpaint":
+    if args.what == "pose-photos":
+        if not args.model or not args.photos:
+            raise ValueError("bench pose-photos needs --model (a pose entry) and --photos")
+        bench.bench_pose_photos(args.model, args.photos, n=min(args.n, 256),
+                                anchor_python=args.anchor_python)
+    elif args.what == "inpaint":
         bench.bench_inpaint(args.frames, args.shift, args.inpaint_steps, model=args.model)
     elif args.what == "train-step" and args.family == "pose_sequence_aegan":
         bench.bench_sequence_train_step(256 if args.batch == 16 else args.batch, args.steps,
@@ -221,6 +234,12 @@ def _evaluate_args(p):
                         "pose, one limb's occlusion flipped); give the arms as MODELs")
     p.add_argument("--pairs", type=int, default=256,
                    help="--occlusion-order: number of counterfactual pairs")
+    p.add_argument("--data-dir", help="real-photo pose entries: the LSPET folder (joints.mat, "
+                                      "images/); scored on its fixed test split")
+    p.add_argument("--split", default="test", choices=("validation", "test"),
+                   help="--data-dir: the LSPET split to score (validation for choices)")
+    p.add_argument("--anchors", help="--data-dir: the JSON tests/benchmarks/blazepose_lspet.py "
+                                     "writes (default: the anchors recorded on the card)")
     p.add_argument("--ablations", action="store_true",
                    help="--bvh: also the inpainting procedure's ablations (encoder vs random "
                         "init, Procrustes on/off, prior weight 0, learning rates 0.1 / 0.01)")
@@ -245,8 +264,10 @@ def _keras_model(target):
 def _evaluate(args):
     from pathlib import Path
 
-    from .evaluate import TEST_SEED, evaluate, format_table, synthetic_test_set
+    from .evaluate.dgpose import TEST_SEED, evaluate, format_table, synthetic_test_set
 
+    if args.data_dir or any(_photo_entry(t) for t in args.models):
+        return _evaluate_photos(args)
     if args.bvh or any(_family(t) == "pose_sequence_aegan" for t in args.models):
         return _evaluate_sequences(args)
     if any(_family(t) == "vunet" for t in args.models):
@@ -288,13 +309,69 @@ def _family(target):
         return None
 
 
+def _photo_entry(target):
+    """Whether a zoo name or run folder is a real-photo pose entry (LSPET)."""
+    import json
+    from pathlib import Path
+
+    from . import zoo
+
+    p = Path(target)
+    cfg = (p if p.is_dir() else p.parent) / "config.json"
+    if cfg.is_file():
+        return json.loads(cfg.read_text()).get("data", {}).get("source") == "lspet"
+    try:
+        return zoo.info(target).get("dataset", {}).get("protocol") == "lspet_photos"
+    except zoo.ZooError:
+        return False
+
+
+def _evaluate_photos(args):
+    """Real-photo pose entries on LSPET's split, beside the mean-pose floor and BlazePose."""
+    import json
+    from pathlib import Path
+
+    from . import zoo
+    from .evaluate import photos as ph
+    from .photo_api import KerasPoseModel
+
+    if not args.data_dir:
+        raise ValueError("real-photo entries are scored on LSPET: pass --data-dir (the folder "
+                         "with joints.mat and images/)")
+    data = ph.load_split(args.data_dir, args.split)
+    floor = ph.score(ph.mean_pose_floor(ph.load_split(args.data_dir, "train"), data), data)
+    for target in args.models:
+        if not Path(target).exists() and zoo._NAME.fullmatch(target):
+            model, name, card = zoo.load(target), target, zoo.info(target)
+        else:
+            model = KerasPoseModel.from_run(target)
+            name, card = Path(target).name, {}
+        anchors, source = {}, ""
+        if args.anchors:
+            anchors, source = json.loads(Path(args.anchors).read_text())["anchors"], args.anchors
+        elif card.get("metrics", {}).get("lspet_test", {}).get("anchors"):
+            anchors = card["metrics"]["lspet_test"]["anchors"]
+            source = f"{name}'s card (tests/benchmarks/blazepose_lspet.py)"
+        if args.split != "test":
+            anchors = {}                                     # anchors are measured on test
+        figures = ph.score(ph.predict_entry(model, data["photos"]), data)
+        print(f"\n{name} on LSPET {args.split} ({len(data['photos'])} whole photos)"
+              + (f"; anchors from {source}" if anchors else ""))
+        print(ph.format_photo_table(figures, floor, anchors))
+        for a in ph.aims(figures, anchors):
+            mark = {True: "✓", False: "✗", None: "?"}[a["met"]]
+            print(f"{mark} {a['figure']} {a['what']}: {a['value_model']:.3f}"
+                  + ("" if a["target"] is None else f" vs {a['target']:.3f}"))
+    return 0
+
+
 def _evaluate_mirrornet(args):
     """MirrorNet: an experiment folder of ``fit_mirrornet.py`` → the label-fraction table and
     the aims; a model (zoo name, arm weights) → its figures beside the mean pose / flat colour."""
     import json
     from pathlib import Path
 
-    from . import evaluate_mirrornet as em
+    from .evaluate import mirrornet as em
 
     test = None
     for target in args.models:
@@ -331,7 +408,7 @@ def _evaluate_vunet(args):
     import json
     from pathlib import Path
 
-    from .evaluate_vunet import (TEST_SEED, evaluate_vunet, example_sheet, format_ablation,
+    from .evaluate.vunet import (TEST_SEED, evaluate_vunet, example_sheet, format_ablation,
                                  format_vunet_table, pose_space_ablation, test_pairs)
 
     seed = TEST_SEED if args.seed is None else args.seed
@@ -377,7 +454,8 @@ def _evaluate_sequences(args):
     import json
     from pathlib import Path
 
-    from .evaluate_sequences import (ablations, evaluate_clips, format_ablations, format_aims,
+    from .evaluate.pose_sequence_aegan import (ablations, evaluate_clips, format_ablations,
+                                               format_aims,
                                      format_clip_table, load_clip)
 
     if not args.bvh:
@@ -405,7 +483,7 @@ def _evaluate_sequences(args):
         if args.ridge_pool:
             import numpy as np
 
-            from .evaluate_sequences import ridge_baseline
+            from .evaluate.pose_sequence_aegan import ridge_baseline
             ridge = ridge_baseline(np.load(args.ridge_pool, mmap_mode="r"))
         results = evaluate_clips(model, args.bvh, cameras=args.cameras, shifts=args.shifts,
                                  steps=args.steps, lr=lr, weights=(10.0, 5.0, prior), seen=seen,
@@ -488,12 +566,40 @@ def _inpaint(args):
 _inpaint.configure = _inpaint_args
 
 
+def _pose_args(p):
+    p.add_argument("photos", nargs="+", help="photo files or folders of photos")
+    p.add_argument("--model", required=True, help="a pose-capable zoo entry (dgpose zoo list)")
+    p.add_argument("--out", required=True, help="JSON to write (COCO-results style; dgpose "
+                                                "inpaint and dgpose transfer read it)")
+    p.add_argument("--boxes", help="JSON {photo name: [x, y, w, h]} picking each person "
+                                   "(default: the whole photo)")
+    p.add_argument("--skeleton", help="joint set to write (default: the entry's; e.g. coco17)")
+    p.add_argument("--draw", help="folder for overlay PNGs (limbs coloured left/right, unsure "
+                                  "joints hollow)")
+    p.add_argument("--min-confidence", type=float, default=0.3,
+                   help="joints below this confidence are drawn hollow")
+
+
+@command("pose", "estimate 2-D pose in photos with a zoo entry; writes JSON (+ overlays)")
+def _pose(args):
+    from .pose_files import pose_files
+
+    pose_files(args.photos, args.model, args.out, args.boxes, args.skeleton, args.draw,
+               args.min_confidence)
+    return 0
+
+
+_pose.configure = _pose_args
+
+
 def _zoo_args(p):
     sub = p.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
     ls = sub.add_parser("list", help="list the entries (with whether their files are here)")
     ls.add_argument("pattern", nargs="?", default="*")
-    inf = sub.add_parser("info", help="print an entry's card")
+    inf = sub.add_parser("info", help="an entry in brief: task, input, skeleton, figures beside "
+                                      "their baselines, files, licence, how to train")
     inf.add_argument("name")
+    inf.add_argument("--json", action="store_true", help="print the whole card as JSON")
     reg = sub.add_parser("register", help="register a training run as an entry in $DGPOSE_HOME")
     reg.add_argument("run", help="training run folder (config.json + weights)")
     reg.add_argument("--name", help="entry name (default: the run's config name)")
@@ -508,20 +614,19 @@ def _zoo(args):
 
     from . import zoo
     if args.zoo_command == "list":
+        from .zoo_summary import status
+        print(f"{'entry':36s} {'family':20s} status")
         for name in zoo.list_models(args.pattern):
             card = zoo.info(name)
-            shipped = "weights" if card.get("files") else "no weights (train your own)"
-            why = []
-            if card.get("below_trivial"):
-                why.append(f"✗ {len(card['below_trivial'])} below a trivial answer")
-            if card.get("below_baselines_real_motion"):
-                why.append(f"✗ {len(card['below_baselines_real_motion'])} below what users "
-                           f"pick today on real motion")
-            if why:
-                shipped += f" (experimental: {'; '.join(why)}; dgpose zoo info {name})"
-            print(f"{name:36s} {card.get('family', ''):20s} {shipped}")
+            word, why = status(card)
+            shown = word if word != "experimental" else f"experimental: {'; '.join(why)}"
+            print(f"{name:36s} {card.get('family', ''):20s} {shown}")
     elif args.zoo_command == "info":
-        print(json.dumps(zoo.info(args.name), indent=1))
+        if args.json:
+            print(json.dumps(zoo.info(args.name), indent=1))
+        else:
+            from .zoo_summary import summary
+            print(summary(zoo.info(args.name)))
     elif args.zoo_command == "register":
         card = zoo.register(args.run, args.name, args.overwrite)
         print(f"registered {card['name']} in {zoo.home() / card['name']}; "

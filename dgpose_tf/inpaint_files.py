@@ -138,10 +138,14 @@ def inpaint_detections(source, out, format=None, track=None, shift=8, mode="fill
                                                        np.nan)], -1), tr.skeleton, joints,
                        coordinates=coordinates)
     out.with_name(out.name + ".report.json").write_text(json.dumps(report, indent=1))
+    if len(joints) >= 3:
+        jit = (f"jitter of the observed joints {report['jitter_before']:.3g} → "
+               f"{report['jitter_after']:.3g}, all 28 joints {report['jitter_after_all_28']:.3g} "
+               "(input units/frame²)")
+    else:
+        jit = f"jitter: n/a ({len(joints)} frame{'s' * (len(joints) != 1)}; it needs 3)"
     print(f"{report['frames']} frames of {report['input_joints']} → 28 MPI-INF-3DHP joints "
           f"(shift {shift}, {mode}, {steps} steps): {report['filled_joint_frames']} joint-frames "
-          f"filled, {report['observed_joint_frames']} observed; jitter of the observed joints "
-          f"{report['jitter_before']:.3g} → {report['jitter_after']:.3g}, all 28 joints "
-          f"{report['jitter_after_all_28']:.3g} (input units/frame²)")
+          f"filled, {report['observed_joint_frames']} observed; {jit}")
     print(f"wrote {out}, {sheet}, {out.name}.report.json")
     return report

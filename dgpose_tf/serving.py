@@ -25,14 +25,60 @@ __all__ = ["export", "models_config", "rest_predict", "MAX_SHARD_BYTES"]
 MAX_SHARD_BYTES = 16 * 2 ** 20
 
 
-def export(model, path, track=True, max_shard_bytes=MAX_SHARD_BYTES):
+def endpoints_of(model):
+    """Every SavedModel signature of a model: its own ``serving_endpoints()``, plus, for the
+    pose-sequence AE-GAN, the inpainting procedure's ``inpaint``
+    (:func:`dgpose_tf.models.inpainting.serving_endpoints`)."""
+    if not hasattr(model, "serving_endpoints"):
+        raise TypeError(f"{type(model).__name__} has no serving_endpoints(); not a dgpose_tf "
+                        "model family")
+    from .models.pose_sequence_aegan import PoseSequenceAEGAN
+    if isinstance(model, PoseSequenceAEGAN):
+        from .models.inpainting import serving_endpoints
+        return serving_endpoints(model)
+    return model.serving_endpoints()
+
+
+def _float16_storage(model, endpoints):
+    """Endpoints that read every float32 weight of ``model`` from a float16 copy (cast back to
+    float32 in the graph, so the computation is unchanged but for the weights' rounding), and
+    the module holding the copies (named by each weight's path with ``__`` for ``/``, which
+    :func:`dgpose_tf.zoo.assign_saved_model_variables` matches). The float16 bits are stored as
+    int16 (``tf.bitcast``): TensorFlow's restore op refuses float16 variables in a sharded
+    checkpoint (``Dtype half not supported``), int16 it reads."""
+    import keras
+    import tensorflow as tf
+
+    holder = tf.Module(name="float16_weights")
+    pairs = []
+    for w in model.weights:
+        half = w.dtype == "float32"
+        value = tf.bitcast(tf.cast(w.value, tf.float16), tf.int16) if half else w.value
+        v = tf.Variable(value, trainable=False, name=w.path.replace("/", "__"))
+        pairs.append((w, v, half))
+    holder.weights = [v for _, v, _ in pairs]
+
+    def reading(fn):
+        def wrapped(*args):
+            mapping = [(w, tf.cast(tf.bitcast(v, tf.float16), tf.float32) if half
+                        else tf.identity(v)) for w, v, half in pairs]
+            with keras.StatelessScope(state_mapping=mapping):
+                return fn(*args)
+        return wrapped
+
+    return {k: (reading(fn), spec) for k, (fn, spec) in endpoints.items()}, holder
+
+
+def export(model, path, track=True, max_shard_bytes=MAX_SHARD_BYTES, storage="float32"):
     """Export ``model`` as a SavedModel at ``path`` (a version folder, e.g.
     ``saved_models/<name>/1``). Returns the path.
 
     ``track=False`` leaves out ``ExportArchive.track(model)``: the endpoints still capture every
     variable they use, but the checkpoint then holds each variable once — tracking the model adds
     the Keras variables as a second list (``variables`` beside the endpoints' ``_all_variables``),
-    written twice. ``max_shard_bytes``: the largest variables file (None: one file)."""
+    written twice. ``max_shard_bytes``: the largest variables file (None: one file).
+    ``storage="float16"``: the weights are stored as float16 (half the size) and cast to float32
+    in the graph (:func:`_float16_storage`); nothing else is tracked."""
     import keras
     import tensorflow as tf
 
@@ -44,10 +90,15 @@ def export(model, path, track=True, max_shard_bytes=MAX_SHARD_BYTES):
                         "model family")
     if not model.built:
         model.build()
+    if storage not in ("float32", "float16"):
+        raise ValueError(f"storage must be 'float32' or 'float16', got {storage!r}")
     archive = keras.export.ExportArchive()
-    if track:
+    endpoints = endpoints_of(model)
+    if storage == "float16":
+        endpoints, holder = _float16_storage(model, endpoints)
+        archive.track(holder)
+    elif track:
         archive.track(model)
-    endpoints = model.serving_endpoints()
     for name, (fn, spec) in endpoints.items():
         archive.add_endpoint(name=name, fn=fn, input_signature=spec)
     default_fn, default_spec = endpoints[model.SERVING_DEFAULT]

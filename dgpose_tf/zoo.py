@@ -283,7 +283,46 @@ class ZooModel:
         if name.startswith("_") or name not in self.__dict__.get("signatures", {}):
             raise AttributeError(f"{type(self).__name__} {self.__dict__.get('name')!r} has no "
                                  f"attribute or signature {name!r}")
-        return lambda *args, **kwargs: self._run(name, *args, **kwargs)
+        return self._signature_method(name)
+
+    def _signature_method(self, signature):
+        """The signature as a method with its real parameters and a docstring, so ``help()``
+        and IDEs show what it takes and returns."""
+        import inspect
+
+        fn = self.signatures[signature]
+        specs = fn.structured_input_signature[1]
+        order = self.card.get("signatures", {}).get(signature, {}).get("inputs", sorted(specs))
+        outputs = sorted(fn.structured_outputs)
+        ranges = self.card.get("input", {}).get("ranges", {})
+
+        def method(*args, **kwargs):
+            return self._run(signature, *args, **kwargs)
+
+        method.__name__ = method.__qualname__ = signature
+        method.__signature__ = inspect.Signature(
+            [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in order])
+        lines = [f"The {self.name!r} SavedModel's {signature!r} signature.", "", "Inputs:"]
+        for k in order:
+            spec = specs[k]
+            shape = "scalar" if spec.shape.rank == 0 else \
+                "(" + ", ".join("N" if d is None else str(d) for d in spec.shape) + ")"
+            rng = f", values in {ranges[k]}" if k in ranges else ""
+            lines.append(f"    {k}: {shape} {spec.dtype.name}{rng}")
+        lines += ["", f"Returns a dict of numpy arrays: {', '.join(outputs)}."]
+        method.__doc__ = "\n".join(lines)
+        return method
+
+    def pose_photos(self, photos, boxes=None, skeleton=None):
+        """Joints of the person in each photo, in the photo's pixels (x right, y down).
+
+        ``photos``: file paths or ``H × W × 3`` uint8 arrays of any size (grey and RGBA are
+        converted). ``boxes``: ``(N, 4)`` x, y, w, h picking each person, else the whole photo is
+        the person's crop. ``skeleton``: a joint set to convert to (default: the entry's).
+        Returns ``{"joints": (N, J, 2), "confidence": (N, J) in [0, 1], "skeleton": name,
+        "sizes": (N, 2)}``; :class:`dgpose_tf.data.photos.PhotoError` names bad input."""
+        from .photo_api import pose_photos
+        return pose_photos(self, photos, boxes=boxes, skeleton=skeleton)
 
     def _run(self, signature, *args, **kwargs):
         import tensorflow as tf
@@ -306,6 +345,12 @@ class ZooModel:
                             + (f"; missing {', '.join(missing)}" if missing else "")
                             + (f"; unknown {', '.join(unknown)}" if unknown else ""))
         ranges = self.card.get("input", {}).get("ranges", {})
+        batch = next((np.shape(given[k])[0] for k in order if specs[k].shape.rank
+                      and np.ndim(given[k]) == specs[k].shape.rank), None)
+        for k in order:                       # a number where one per example is wanted
+            if specs[k].shape.rank == 1 and specs[k].shape[0] is None and np.ndim(given[k]) == 0 \
+                    and batch is not None:
+                given[k] = np.full((batch,), given[k], specs[k].dtype.as_numpy_dtype)
         feed = {k: tf.convert_to_tensor(_check_input(signature, k, given[k], specs[k],
                                                      ranges.get(k))) for k in order}
         return {k: v.numpy() for k, v in fn(**feed).items()}
@@ -415,7 +460,9 @@ def assign_saved_model_variables(model, directory):
 
     loaded = tf.saved_model.load(str(directory))
     inner = lambda name: name.split(":")[0].split("/", 1)[-1]
-    saved = {inner(v.name): v for v in getattr(loaded, "_all_variables", [])}
+    # float16 storage (serving.export(storage="float16")) names each copy by the weight's path
+    # with "__" for "/"
+    saved = {inner(v.name.replace("__", "/")): v for v in getattr(loaded, "_all_variables", [])}
     for w in model.weights:
         key = inner(w.path)
         if key not in saved:
@@ -423,19 +470,24 @@ def assign_saved_model_variables(model, directory):
         if tuple(saved[key].shape) != tuple(w.shape):
             raise IncompleteModelError(f"{directory}: {key} has shape {tuple(saved[key].shape)}, "
                                        f"the model's {tuple(w.shape)}")
-        w.assign(saved[key].numpy())
+        value = saved[key].numpy()
+        if value.dtype == np.int16 and w.dtype == "float32":      # float16 storage's bits
+            value = value.view(np.float16)
+        w.assign(np.asarray(value, w.dtype))
     return model
 
 
 # --- writing entries --------------------------------------------------------------------------
-def write_entry(model, card, base, keras_file=True, track=None):
+def write_entry(model, card, base, keras_file=True, track=None, storage="float32"):
     """Export ``model`` into the model folder ``<base>/<name>`` (SavedModel + Keras weights) and
     return the card completed with its ``files`` (sha256, size) and ``signatures``.
     ``keras_file=False``: no Keras weights file (``"keras_weights": "saved_model"`` in the card:
     ``load(format="keras")`` takes the SavedModel's variables, matched by name) — half the size.
     ``track`` (default ``keras_file``): whether the SavedModel also tracks the Keras model's
     variable list (:func:`dgpose_tf.serving.export`); ``keras_file=True, track=False`` holds each
-    variable once in each file, for models whose TF variable names do not carry their paths."""
+    variable once in each file, for models whose TF variable names do not carry their paths.
+    ``storage="float16"``: the SavedModel's weights stored as float16 (card ``storage``); use it
+    with ``keras_file=False`` (one half-size copy)."""
     from .serving import export
 
     name = _check_name(card["name"])
@@ -444,7 +496,8 @@ def write_entry(model, card, base, keras_file=True, track=None):
     if (folder / str(version)).exists():
         raise FileExistsError(f"{folder / str(version)} exists; remove it or bump the version")
     folder.mkdir(parents=True, exist_ok=True)
-    export(model, folder / str(version), track=keras_file if track is None else track)
+    export(model, folder / str(version), track=keras_file if track is None else track,
+           storage=storage)
     weights = folder / f"keras-{version}.weights.h5"
     if keras_file:
         tmp = folder / f".partial-keras-{version}.weights.h5"
@@ -455,11 +508,13 @@ def write_entry(model, card, base, keras_file=True, track=None):
     card = {k: v for k, v in card.items() if not k.startswith("_")}
     card["version"] = version
     card.pop("keras_weights", None)
+    card["storage"] = storage
     if not keras_file:
         card["keras_weights"] = "saved_model"
     card["files"] = {str(p.relative_to(folder)): {"sha256": sha256(p), "size": p.stat().st_size}
                      for p in files}
-    endpoints = model.serving_endpoints()
+    from .serving import endpoints_of
+    endpoints = endpoints_of(model)
     card["signatures"] = {k: {"inputs": [s.name for s in spec]} for k, (_, spec) in
                           endpoints.items()}
     card["signatures"]["serving_default"] = card["signatures"][model.SERVING_DEFAULT]

@@ -7,7 +7,7 @@ import pytest
 from conftest import make_run, publish_sandbox
 from dgpose_tf import cli
 from dgpose_tf.data.synthetic import SyntheticPeople, render_batch
-from dgpose_tf.evaluate import evaluate, format_table, synthetic_test_set
+from dgpose_tf.evaluate.dgpose import evaluate, format_table, synthetic_test_set
 from dgpose_tf.models.conditional_dgpose import ConditionalDGPose
 from dgpose_tf.models.semi_dgpose import SemiDGPose
 
@@ -128,7 +128,7 @@ def test_masked_metrics_known_answers():
 
 def test_ssim_split_known_answers():
     from dgpose_tf import metrics
-    from dgpose_tf.evaluate import ssim_split
+    from dgpose_tf.evaluate.dgpose import ssim_split
 
     rng = np.random.default_rng(0)
     ref = rng.uniform(size=(2, 32, 32, 3)).astype(np.float32)
@@ -144,7 +144,7 @@ def test_ssim_split_known_answers():
 
 
 def test_flat_colour_and_blur_baselines():
-    from dgpose_tf.evaluate import blurred, flat_colour
+    from dgpose_tf.evaluate.dgpose import blurred, flat_colour
 
     img = np.zeros((1, 4, 4, 3), np.float32)
     img[0, :2, :, 0] = 1.0               # red top half
@@ -157,7 +157,7 @@ def test_flat_colour_and_blur_baselines():
 
 def test_mean_pose_comes_from_training_people_not_the_test_set():
     from dgpose_tf.data.pipeline import synthetic_dataset
-    from dgpose_tf.evaluate import TRAIN_SEED, mean_pose
+    from dgpose_tf.evaluate.dgpose import TRAIN_SEED, mean_pose
 
     b = next(iter(synthetic_dataset(6, 6, seed=TRAIN_SEED, heatmaps=False)))
     joints, labelled = b["joints"].numpy(), b["pose_mask"].numpy()[:, :28:2] > 0
@@ -181,7 +181,7 @@ def _hand_made_set(n=4):
 
 
 def test_trivial_answers_on_a_hand_made_set():
-    from dgpose_tf.evaluate import trivial_answers
+    from dgpose_tf.evaluate.dgpose import trivial_answers
 
     answers, curve = trivial_answers(_hand_made_set())
     copy = answers["copy appearance image"]
@@ -197,7 +197,7 @@ def test_trivial_answers_on_a_hand_made_set():
 
 
 def test_below_trivial_and_the_table_mark_it():
-    from dgpose_tf.evaluate import below_trivial
+    from dgpose_tf.evaluate.dgpose import below_trivial
 
     res = {"model": "m", "pck@0.5": 0.60, "transfer_ssim": 0.65, "transfer_masked_l1": 0.10,
            "reconstruction_ssim": float("nan"),
@@ -288,7 +288,7 @@ def test_publish_refuses_a_model_below_its_trivial_answers(tmp_path):
 
 
 def test_pck_of_a_pose_estimator_known_answers(data):
-    from dgpose_tf.evaluate import pck_of
+    from dgpose_tf.evaluate.dgpose import pck_of
 
     joints = data["joints"]
     by_index = dict(data, image=np.arange(len(joints))[:, None])   # the estimator looks them up

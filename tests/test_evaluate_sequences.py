@@ -4,7 +4,7 @@ detector-like corruption, the metrics and the publish gate."""
 import numpy as np
 import pytest
 
-from dgpose_tf import evaluate_sequences as es
+from dgpose_tf.evaluate import pose_sequence_aegan as es
 from dgpose_tf.pose import get_skeleton
 
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from dgpose_tf import evaluate_sequences as es
+from dgpose_tf.evaluate import pose_sequence_aegan as es
 from dgpose_tf import zoo
 from dgpose_tf.pose import convert, get_skeleton
 

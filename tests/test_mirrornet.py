@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import publish_sandbox
-from dgpose_tf import evaluate_mirrornet as em
+from dgpose_tf.evaluate import mirrornet as em
 from dgpose_tf.models import mirrornet_curriculum as mc
 from dgpose_tf.models.mirrornet import (CONFIGS, JOINTS, MirrorNet, PoseRecognizer,
                                         check_images, decode, render_heatmaps, to_mirrornet16)

@@ -202,7 +202,7 @@ def test_clip_windows_are_projected_normalised_and_mirrored(tmp_path):
 
 
 def test_training_pool_from_bvh_keeps_validation_and_evaluation_clips_out(tmp_path):
-    from dgpose_tf import evaluate_sequences as es
+    from dgpose_tf.evaluate import pose_sequence_aegan as es
 
     root = tmp_path / "mocap"
     (root / "bandai").mkdir(parents=True)

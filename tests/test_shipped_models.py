@@ -34,7 +34,7 @@ def batch():
 @pytest.fixture(scope="module")
 def people():
     """Stick-joint inputs of the VUNet entries: 4 synthetic test pairs at 64²."""
-    from dgpose_tf.evaluate_vunet import test_pairs
+    from dgpose_tf.evaluate.vunet import test_pairs
 
     d = test_pairs(4, 4321, 64)
     f = lambda x: (x.astype("float32") / 127.5 - 1.0)
@@ -88,9 +88,14 @@ CLI_ENTRY = "conditional_dgpose_synthetic"
 def test_signatures_match_keras(name, batch, people, mirror_inputs, tmp_path):
     card = zoo.info(name)
     people = {"vunet": people, "mirrornet": mirror_inputs}.get(card["family"])
+    size = (card["input"].get("size") or [64])[0]
+    if card["family"] == "mirrornet" and size != 64:         # a real-photo entry's input size
+        import tensorflow as tf
+        people = {**people, "images": tf.image.resize(people["images"], (size, size)).numpy()}
     saved = zoo.load(name)
     keras_model = zoo.load(name, format="keras")
-    endpoints = keras_model.serving_endpoints()
+    from dgpose_tf.serving import endpoints_of
+    endpoints = endpoints_of(keras_model)
     assert set(saved.signatures) == set(endpoints) | {"serving_default"}
     directory = saved.directory
     for sig, (fn, specs) in endpoints.items():
@@ -158,7 +163,8 @@ def test_shipped_files_are_small_and_verified(name, tmp_path):
     with pytest.raises(zoo.ChecksumError, match=rel.split("/")[-1]):
         zoo.load(name, format="keras", path=copy)
     assert "command" in card["metrics"] and \
-        {"synthetic_test", "synthetic_test_motion", "validation_motion"} & set(card["metrics"])
+        {"synthetic_test", "synthetic_test_motion", "validation_motion", "lspet_test"} & \
+        set(card["metrics"])
 
 
 def test_demo_runs_on_the_shipped_models(tmp_path, capsys):
@@ -170,6 +176,10 @@ def test_demo_runs_on_the_shipped_models(tmp_path, capsys):
         assert (tmp_path / "demo_vunet.png").stat().st_size > 10_000 and "2.5D VUNet" in text
     if zoo.info("mirrornet_synthetic").get("files"):
         assert (tmp_path / "demo_mirrornet.png").stat().st_size > 10_000 and "MirrorNet" in text
+    if any(zoo.info(n).get("files") and zoo.info(n)["dataset"].get("protocol") == "lspet_photos"
+           for n in zoo.list_models()):
+        assert (tmp_path / "demo_photos.png").stat().st_size > 10_000
+        assert "real photos" in text and "astronaut.jpg" in text
 
 
 @pytest.mark.skipif(shutil.which("tensorflow_model_server") is None,
@@ -210,21 +220,30 @@ def test_real_tf_serving(tmp_path, batch):
 def test_shipped_cards_say_whether_they_beat_the_trivial_answers(name):
     """The card's flag agrees with its recorded evaluation (re-judged here from the recorded
     model figures and trivial answers), and an entry below them is announced on load."""
-    from dgpose_tf import evaluate_sequences
-    from dgpose_tf.evaluate import below_trivial
+    from dgpose_tf.evaluate import pose_sequence_aegan as evaluate_sequences
+    from dgpose_tf.evaluate.dgpose import below_trivial
 
     card = zoo.info(name)
+    if "lspet_test" in card["metrics"]:                      # real photos: the mean-pose floor
+        from dgpose_tf.evaluate.photos import FIGURES
+        t = card["metrics"]["lspet_test"]
+        below = [f for f in FIGURES if t["model"][f] <= t["mean_pose_floor"][f]]
+        heavy = t["anchors"].get("blazepose_heavy", {})
+        assert card.get("below_anchor", []) == [f for f in FIGURES if heavy.get(f) is not None
+                                                and t["model"][f] < heavy[f]]
+        assert card.get("below_trivial", []) == below
+        return
     if card["family"] == "pose_sequence_aegan":
         metrics = card["metrics"]
         figures = metrics.get("synthetic_test_motion") or metrics["validation_motion"]
         assert figures["below_trivial"] == evaluate_sequences.below_trivial(figures["results"])
     elif card["family"] == "vunet":
-        from dgpose_tf import evaluate_vunet
+        from dgpose_tf.evaluate import vunet as evaluate_vunet
 
         figures = card["metrics"]["synthetic_test"]
         assert figures["below_trivial"] == evaluate_vunet.below_trivial(figures)
     elif card["family"] == "mirrornet":
-        from dgpose_tf import evaluate_mirrornet
+        from dgpose_tf.evaluate import mirrornet as evaluate_mirrornet
 
         figures = card["metrics"]["synthetic_test"]
         assert figures["below_trivial"] == evaluate_mirrornet.below_trivial(figures)

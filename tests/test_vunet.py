@@ -404,7 +404,7 @@ def test_data_init_normalises_activations_and_training_runs():
 
 # ---- renderer hook, data and evaluation -----------------------------------------------------------
 def test_renderer_forced_draw_order_flips_occlusion_only():
-    from dgpose_tf.evaluate_vunet import counterfactual_pairs
+    from dgpose_tf.evaluate.vunet import counterfactual_pairs
 
     p = counterfactual_pairs(4, size=64)
     assert (p["o_labels"] != p["f_labels"]).any(1).all()
@@ -508,7 +508,7 @@ def test_depth_labels_from_world_frame_and_label_files(tmp_path):
 
 
 def test_evaluation_figures_and_two_d_arm_at_one_half():
-    from dgpose_tf.evaluate_vunet import (counterfactual_pairs, evaluate_vunet,
+    from dgpose_tf.evaluate.vunet import (counterfactual_pairs, evaluate_vunet,
                                           format_vunet_table, occlusion_order, test_pairs)
 
     m = tiny("2d", image_size=64)
@@ -561,7 +561,7 @@ def test_training_stops_at_stop_at_with_the_full_schedule(tmp_path):
 
 
 def test_pose_space_ablation_rows_and_table():
-    from dgpose_tf.evaluate_vunet import format_ablation, pose_space_ablation
+    from dgpose_tf.evaluate.vunet import format_ablation, pose_space_ablation
 
     arms = {"three": tiny("three_layer", image_size=64), "flat": tiny("2d", image_size=64)}
     rows = pose_space_ablation(arms, n=24, n_pairs=4)
@@ -583,7 +583,7 @@ def test_pose_space_ablation_rows_and_table():
 
 
 def test_paired_difference_known_answers():
-    from dgpose_tf.evaluate_vunet import paired_difference
+    from dgpose_tf.evaluate.vunet import paired_difference
 
     a = np.array([0.5, 0.6, 0.7, np.nan, 0.9])
     d, (lo, hi) = paired_difference(a, a - 0.01)            # a constant shift: no spread

@@ -8,7 +8,8 @@ pose phases' curves) stay.
     python training/publish.py RUN_DIR [--name NAME] [--n 1000] [--pose-model ZOO_NAME]
 
 A model any of whose figures does not beat its trivial answer (``below_trivial`` of
-:func:`dgpose_tf.evaluate.evaluate`: mean pose, flat colour, copy of the appearance image, …) is
+:func:`dgpose_tf.evaluate.dgpose.evaluate`: mean pose, flat colour, copy of the appearance image,
+…) is
 refused as a pretrained entry: the script says which figures fail and writes nothing (the
 evaluation goes to a temporary folder first; the card, figures and ``saved_models/`` are untouched).
 ``--experimental`` publishes it all the same, marked: the card's ``below_trivial`` lists the
@@ -50,12 +51,18 @@ def clear_for_new_version(card, target):
 
 
 def publish(run_dir, name=None, n=1000, pose_model=None, repo=REPO, experimental=False, twin=None,
-            real_motion=None):
+            real_motion=None, data_dir=None, anchors=None):
     from dgpose_tf import zoo
-    from dgpose_tf.evaluate import TEST_SEED, evaluate
+    from dgpose_tf.evaluate.dgpose import TEST_SEED, evaluate
     from dgpose_tf.fit import load_run
 
     folder = Path(run_dir)
+    run_cfg = folder / "config.json" if folder.is_dir() else folder.parent / "config.json"
+    source = json.loads(run_cfg.read_text()).get("data", {}).get("source") \
+        if run_cfg.exists() else None
+    if source == "lspet":
+        return publish_photo_pose(folder, name, repo, experimental=experimental, data_dir=data_dir,
+                                  anchors=anchors)
     if folder.is_dir() and (folder / "config.json").exists() and \
             json.loads((folder / "config.json").read_text()).get("family") == "mirrornet":
         run_dir, selection = choose_mirrornet_arm(folder, n)   # a label-fraction run: its arm
@@ -168,8 +175,8 @@ def _gate_clips(config, sequences, frames):
     """The publish gate's clips and their description: for a model trained on motion capture
     (``data.source`` ``"bvh"``), ``sequences`` of its held-out validation clips (every n-th, in
     name order); else synthetic test motion of a seed no config trains on."""
-    from dgpose_tf import evaluate_sequences as es
-    from dgpose_tf.evaluate import TEST_SEED
+    from dgpose_tf.evaluate import pose_sequence_aegan as es
+    from dgpose_tf.evaluate.dgpose import TEST_SEED
 
     data = config.get("data", {})
     if data.get("source") != "bvh":
@@ -187,13 +194,14 @@ def publish_sequences(model, config, run_dir, name=None, repo=REPO, experimental
                       sequences=4, cameras=1, frames=240, real_motion=None):
     """The pose-sequence AE-GAN's publish: the gate is held-out motion (:func:`_gate_clips`; the
     CMU clips stay for evaluation only) with the detector-like corruption of
-    :func:`dgpose_tf.evaluate_sequences.detector_noise`, given in image coordinates; the AE-GAN
-    as ``dgpose inpaint`` runs it (shift 8, fill) must beat the raw input on the observed joints
-    and PCHIP + Savitzky–Golay + ridge on the upsampled joints and inside 0.5 s / 1 s gaps. The
+    :func:`dgpose_tf.evaluate.pose_sequence_aegan.detector_noise`, given in image coordinates; the
+    AE-GAN as ``dgpose inpaint`` runs it (shift 8, fill) must beat the raw input on the observed
+    joints and PCHIP + Savitzky–Golay + ridge on the upsampled joints and inside 0.5 s / 1 s
+    gaps. The
     ridge learns from the run's own training pool when it kept one (``pool.npy``).
     ``real_motion``: evaluation-only clips (the CMU ones) measured at shift 8 × 2 cameras and
     recorded as the card's ``real_motion_cmu`` with the must / aim table."""
-    from dgpose_tf import evaluate_sequences as es
+    from dgpose_tf.evaluate import pose_sequence_aegan as es
     from dgpose_tf import zoo
 
     name = name or config["name"]
@@ -291,7 +299,7 @@ def publish_vunet(model, config, run_dir, name=None, repo=REPO, experimental=Fal
     ``twin`` (another VUNet run trained alike on another stickman, or a list of them) the
     pose-space ablation on ``pairs`` counterfactual pairs goes into the card too."""
     from dgpose_tf import zoo
-    from dgpose_tf.evaluate_vunet import (TEST_SEED, evaluate_vunet, example_sheet,
+    from dgpose_tf.evaluate.vunet import (TEST_SEED, evaluate_vunet, example_sheet,
                                           format_ablation, format_vunet_table,
                                           pose_space_ablation, test_pairs)
     from dgpose_tf.fit import load_run
@@ -363,8 +371,8 @@ def choose_mirrornet_arm(folder, n=1000):
     PCK@0.1 (bbox) on ``n`` validation people (seed ``VALIDATION_SEED``, never the test seed);
     the candidates are the paper's arms (``literal``, ``reflective``, ``semi``), not the
     baseline, the ablations or the calibrated-variance arm. Returns the weights file and every candidate's score."""
-    from dgpose_tf import evaluate_mirrornet as em
-    from dgpose_tf.evaluate import VALIDATION_SEED
+    from dgpose_tf.evaluate import mirrornet as em
+    from dgpose_tf.evaluate.dgpose import VALIDATION_SEED
     from dgpose_tf.fit import load_run
     from dgpose_tf.models.mirrornet_curriculum import predict_joints
 
@@ -395,7 +403,7 @@ def publish_mirrornet(model, config, run_dir, name=None, repo=REPO, experimental
     beat the mean pose on every pose figure and the flat colour on reconstruction, on ``n`` test
     people; the card also gets the pose prior's separation, the plausibility figures and — from
     the experiment folder the arm belongs to — the whole label-fraction table with its aims."""
-    from dgpose_tf import evaluate_mirrornet as em
+    from dgpose_tf.evaluate import mirrornet as em
     from dgpose_tf import zoo
 
     name = name or "mirrornet_synthetic"
@@ -454,6 +462,103 @@ def publish_mirrornet(model, config, run_dir, name=None, repo=REPO, experimental
     return _write_card(card, card_path, repo)
 
 
+def publish_photo_pose(run_dir, name=None, repo=REPO, experimental=False, data_dir=None,
+                       anchors=None, storage=None):
+    """A real-photo pose run (``data.source`` "lspet"): the weights of its best validation check
+    (``best.weights.h5``; the run's last step otherwise), scored by the real-photo protocol on
+    LSPET's test split beside the mean-pose floor and the BlazePose anchors (``anchors``: the JSON
+    ``tests/benchmarks/blazepose_lspet.py`` writes). Refused below the floor unless
+    ``experimental``; below BlazePose heavy the card lists the figures (``below_anchor``).
+    Storage: float16 when the headline figure moves by at most 0.002 (measured, on the card),
+    one copy (the SavedModel; Keras weights are taken from it)."""
+    from dgpose_tf import zoo
+    from dgpose_tf.evaluate import photos as ph
+    from dgpose_tf.fit import load_run
+    from dgpose_tf.photo_api import KerasPoseModel
+
+    run = Path(run_dir)
+    folder = run if run.is_dir() else run.parent
+    weights = run if run.is_file() else next(w for w in (run / "best.weights.h5",
+                                                         run / "mirrornet.weights.h5")
+                                             if w.exists())
+    model, config = load_run(weights)
+    name = name or config["name"]
+    card_path = repo / "zoo" / f"{name}.json"
+    card = json.loads(card_path.read_text())
+    data_dir = data_dir or config["data"].get("dir")
+    if not data_dir:
+        sys.exit("pass --data-dir (the LSPET folder)")
+    t0 = time.perf_counter()
+    test, train = ph.load_split(data_dir, "test"), ph.load_split(data_dir, "train")
+    floor = ph.score(ph.mean_pose_floor(train, test), test)
+    anchor_figs = json.loads(Path(anchors).read_text())["anchors"] if anchors else {}
+    fig32 = ph.score(ph.predict_entry(KerasPoseModel(model, name), test["photos"]), test)
+    originals = [w.numpy() for w in model.weights]
+    for w, v in zip(model.weights, originals):               # the weights as float16 stores them
+        if v.dtype == "float32":
+            w.assign(v.astype("float16").astype("float32"))
+    fig16 = ph.score(ph.predict_entry(KerasPoseModel(model, name), test["photos"]), test)
+    moved = abs(fig16[ph.HEADLINE] - fig32[ph.HEADLINE])
+    storage = storage or ("float16" if moved <= 0.002 else "float32")
+    if storage == "float32":
+        for w, v in zip(model.weights, originals):
+            w.assign(v)
+    figures = fig16 if storage == "float16" else fig32
+    print(f"{name} on LSPET test ({len(test['photos'])} whole photos, "
+          f"{time.perf_counter() - t0:.0f} s):")
+    print(ph.format_photo_table(figures, floor, anchor_figs))
+    print(f"float16 weights move {ph.HEADLINE} by {moved:.4f} → stored as {storage}")
+    below_floor = [f for f in ph.FIGURES if figures[f] <= floor[f]]
+    if below_floor and not experimental:
+        raise BelowTrivialError(f"not published: {name} does not beat the mean-pose floor on "
+                                f"{', '.join(below_floor)}; nothing was written")
+    heavy = anchor_figs.get("blazepose_heavy", {})
+    below_anchor = [f for f in ph.FIGURES if heavy.get(f) is not None and figures[f] < heavy[f]]
+    aims = ph.aims(figures, anchor_figs)
+    for a in aims:
+        print({True: "✓", False: "✗", None: "?"}[a["met"]], a["figure"], a["what"],
+              f"{a['value_model']:.3f}", "" if a["target"] is None else f"vs {a['target']:.3f}")
+    shown = repo / "zoo" / "figures" / name
+    shown.mkdir(parents=True, exist_ok=True)
+    from dgpose_tf.pose_files import draw_pose
+    import cv2
+    photo = Path(__file__).resolve().parents[1] / "dgpose_tf" / "assets" / "astronaut.jpg"
+    res = KerasPoseModel(model, name).pose_photos([photo])
+    drawn = draw_pose(photo, res["joints"][0], res["confidence"][0], res["skeleton"])
+    cv2.imwrite(str(shown / "astronaut.png"), drawn[..., ::-1])
+    clear_for_new_version(card, repo / "saved_models" / name)
+    for k, v in (("serving", ["estimate_pose"]), ("recognizer_dtype", None),
+                 ("recognizer_init", None)):
+        model.cfg[k] = v
+    card["config"] = dict(model.cfg)
+    card = zoo.write_entry(model, card, repo / "saved_models", keras_file=False, track=False,
+                           storage=storage)
+    history = folder / "validation.json"
+    card["metrics"] = {
+        "lspet_test": {"model": figures, "mean_pose_floor": floor, "anchors": anchor_figs,
+                       "aims": aims, "float16_check": {"float32": fig32[ph.HEADLINE],
+                                                       "float16": fig16[ph.HEADLINE],
+                                                       "stored": storage},
+                       "anchor_source": "tests/benchmarks/blazepose_lspet.py (mediapipe 0.10.14 "
+                                        "in its own virtualenv; lite/heavy from npm "
+                                        "@mediapipe/pose)"},
+        "validation": json.loads(history.read_text()) if history.exists() else None,
+        "command": f"dgpose evaluate {name} --data-dir LSPET"
+                   + (" --anchors runs/anchors/blazepose_lspet_test.json" if anchors else ""),
+        "pictures": f"zoo/figures/{name}/ (the public-domain astronaut photo; LSPET's photos are "
+                    "not redistributed)"}
+    card["dataset"]["protocol"] = "lspet_photos"
+    card.pop("below_trivial", None)
+    card.pop("below_anchor", None)
+    if below_floor:
+        card["below_trivial"] = below_floor
+    if below_anchor:
+        card["below_anchor"] = below_anchor
+        print(f"published as EXPERIMENTAL: below BlazePose heavy on {', '.join(below_anchor)}")
+    card["training"]["weights"] = weights.name
+    return _write_card(card, card_path, repo)
+
+
 def reexport(name, why, repo=REPO):
     """Export a published entry's weights again as its next version (a serving change with the
     same weights, e.g. a signature's convention): its figures stay, ``history`` records why."""
@@ -489,6 +594,9 @@ if __name__ == "__main__":
     p.add_argument("--twin", nargs="+", help="VUNet: runs trained alike on other stickmen "
                                              "(2-D, 2-D + depth), for the pose-space ablation "
                                              "in the card")
+    p.add_argument("--data-dir", help="real-photo pose runs: the LSPET folder")
+    p.add_argument("--anchors", help="real-photo pose runs: the JSON "
+                                     "tests/benchmarks/blazepose_lspet.py wrote")
     p.add_argument("--real-motion", nargs="+", metavar="BVH",
                    help="pose-sequence AE-GAN: evaluation-only motion capture (the CMU clips) "
                         "measured and recorded on the card beside every baseline")
@@ -497,4 +605,4 @@ if __name__ == "__main__":
         reexport(a.run, a.reexport)
         sys.exit(0)
     publish(a.run, a.name, a.n, a.pose_model, experimental=a.experimental, twin=a.twin,
-            real_motion=a.real_motion)
+            real_motion=a.real_motion, data_dir=a.data_dir, anchors=a.anchors)

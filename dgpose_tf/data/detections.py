@@ -210,6 +210,9 @@ def read_alphapose(path, track=None, skeleton=None):
                      kp.reshape(-1, 3)))
     if not rows:
         raise DetectionsError(f"{path}: no detections")
+    named = {d.get("skeleton") for d in data if isinstance(d, dict)}
+    if skeleton is None and len(named) == 1 and None not in named:     # dgpose pose's files
+        skeleton = resolve_skeleton(named.pop())
     skeleton = _named_or_counted(skeleton, next(iter(sizes)), _KEYPOINT_SETS, path) \
         if len(sizes) == 1 else None
     if skeleton is None:

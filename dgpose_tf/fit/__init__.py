@@ -18,8 +18,8 @@ worker its slice of every global batch and let only the chief write into the run
 Callbacks (:func:`standard_callbacks`): the run keeper, weights of the last epoch
 (``last.weights.h5``), TensorBoard scalars, image summaries (inputs, reconstructions and
 estimated-pose overlays), held-out curves (:class:`HeldOutCurves`: every ``train.eval_every``
-steps the figures of :mod:`dgpose_tf.evaluate` on ``train.eval_n`` people of
-:data:`~dgpose_tf.evaluate.VALIDATION_SEED`, into ``curves.csv``, TensorBoard and
+steps the figures of :mod:`dgpose_tf.evaluate.dgpose` on ``train.eval_n`` people of
+:data:`~dgpose_tf.evaluate.dgpose.VALIDATION_SEED`, into ``curves.csv``, TensorBoard and
 ``curves.png`` with the trivial answers drawn), and Keras's progress bar.
 
 ``train.precision``: ``"float32"`` (default) or ``"mixed_bfloat16"`` (Keras dtype policy: layers
@@ -77,16 +77,17 @@ _TOP = {"name": str, "family": str, "about": str, "model": dict, "data": dict, "
         "seed": int, "output": str, "runs": list, "mapper": dict, "pose_warmup": dict,
         "loss": dict}
 _POSITIVE = ("steps_per_epoch", "batch_size", "eval_every", "eval_n", "checkpoint_every",
-             "keep_checkpoints", "critic_steps", "stop_at")
-_COUNTS = ("kl_warmup", "lr_decay_begin", "init_sequences", "threads")
+             "keep_checkpoints", "critic_steps", "stop_at", "validate_every")
+_COUNTS = ("kl_warmup", "warmup", "lr_decay_begin", "init_sequences", "threads")
 _RATES = ("learning_rate", "d_learning_rate", "sigma_y")
 _NUMBERS = ("beta_1", "beta_2", "weight_decay", "alpha", "gamma", "gp_weight", "kl_beta",
             "label_smoothing", "kl_max", "pose_consistency")
 _FLAGS = ("alpha_per_pixel", "posterior_noise_ramp", "deterministic")
 _TRAIN = {"steps", "precision", "strategy", "init_weights", "init_conditional", "kl_ramp",
-          "loss_weights", "corruption", "freeze", *_POSITIVE, *_COUNTS, *_RATES, *_NUMBERS, *_FLAGS}
+          "loss_weights", "corruption", "freeze", "augment", "init_backbone", *_POSITIVE,
+          *_COUNTS, *_RATES, *_NUMBERS, *_FLAGS}
 SOURCES = ("synthetic", "shards", "h36m", "deepfashion", "chictopiaplus", "synthetic_motion",
-           "npz", "lsp", "mpii", "bvh")
+           "npz", "lsp", "mpii", "bvh", "lspet")
 
 
 def check_config(config, path="config"):
@@ -274,11 +275,11 @@ def every_n_steps(every, step0, measure):
 
 class HeldOutCurves:
     """Factory of a Keras callback that evaluates the model every ``every`` training steps on
-    ``n`` held-out people (:data:`dgpose_tf.evaluate.VALIDATION_SEED`) with
-    :func:`dgpose_tf.evaluate.evaluate` and appends the scalar figures to ``<out>/curves.csv``
-    (with ``step`` and ``images`` seen), to TensorBoard (``heldout/…``) and redraws
-    ``<out>/curves.png`` (the trivial answers as flat lines). A resumed run appends to the same
-    CSV. A Semi-DGPose is its own pose model here (PCK of its reconstructions and transfers)."""
+    ``n`` held-out people (:data:`dgpose_tf.evaluate.dgpose.VALIDATION_SEED`) with
+    :func:`dgpose_tf.evaluate.dgpose.evaluate` and appends the scalar figures to
+    ``<out>/curves.csv`` (with ``step`` and ``images`` seen), to TensorBoard (``heldout/…``) and
+    redraws ``<out>/curves.png`` (the trivial answers as flat lines). A resumed run appends to
+    the same CSV. A Semi-DGPose is its own pose model here (PCK of its reconstructions and transfers)."""
 
     FIGURES = ("pck@0.5", "reconstruction_masked_ssim", "reconstruction_ssim", "transfer_ssim",
                "transfer_masked_ssim")
@@ -286,7 +287,7 @@ class HeldOutCurves:
     def __new__(cls, out_dir, every, n=128, batch_size=1, step0=0):
         import tensorflow as tf
 
-        from .. import evaluate as ev
+        from ..evaluate import dgpose as ev
 
         data = ev.synthetic_test_set(n, ev.VALIDATION_SEED)
         out = Path(out_dir)
@@ -335,7 +336,7 @@ def draw_curves(csv_path, png_path, answers=None, figures=HeldOutCurves.FIGURES)
 
     import cv2
 
-    from ..evaluate import TRIVIAL
+    from ..evaluate.dgpose import TRIVIAL
     from ..pose.draw import line_plot
 
     rows = list(csv.DictReader(Path(csv_path).open()))
@@ -590,7 +591,7 @@ def fit_steps(model, config, run, make_dataset, total, per_epoch, callbacks=(), 
         step_fn = type(model).train_step
         model.train_step = lambda batch: {k: v[None] for k, v in step_fn(model, batch).items()}
     with scope:
-        return model.fit(data, steps_per_epoch=per_epoch, initial_epoch=epoch0,
+        return model.fit(data, steps_per_epoch=per_epoch, initial_epoch=epoch0, shuffle=False,
                          epochs=epoch0 + -(-(total - step) // per_epoch) + 1,
                          callbacks=[keeper, *callbacks])
 

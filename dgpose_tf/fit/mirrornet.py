@@ -37,9 +37,12 @@ def main(config, runs=None, output=None, strategy=None, steps=None, restart=Fals
     import numpy as np
     import tensorflow as tf
 
-    from ..evaluate import TEST_SEED
+    from ..evaluate.dgpose import TEST_SEED
     from ..models import mirrornet_curriculum as mc
 
+    if config["data"].get("source") == "lspet":
+        from . import mirrornet_photos
+        return mirrornet_photos.main(config, output=output, steps=steps, restart=restart)
     train, data = config["train"], config["data"]
     threads = int(train.get("threads", 0))
     if threads:

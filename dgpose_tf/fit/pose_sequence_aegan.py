@@ -20,7 +20,7 @@ weights) and ``init_sequences`` (the sequences that run had seen, so the learnin
 curves continue on the same axis);
 ``seed``; ``output``. Writes ``<output>/pose_sequence_aegan.weights.h5``, ``config.json``,
 TensorBoard logs (D/G/E losses and held-out figures), ``curves.csv`` / ``curves.png`` (held-out
-figures next to their trivial answers, :mod:`dgpose_tf.evaluate_sequences`) and
+figures next to their trivial answers, :mod:`dgpose_tf.evaluate.pose_sequence_aegan`) and
 ``losses.csv`` / ``losses.png`` (the D/G/E training losses per epoch).
 """
 
@@ -35,7 +35,7 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
     import numpy as np
     import tensorflow as tf
 
-    from .. import evaluate_sequences as es
+    from ..evaluate import pose_sequence_aegan as es
     from . import _steps_done, check_init_weights, fit_steps, standard_callbacks, start_run, \
         warm_start
     from ..models.pose_sequence_aegan import PoseSequenceAEGAN

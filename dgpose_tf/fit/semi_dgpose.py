@@ -47,7 +47,7 @@ import numpy as np
 def _mapper_heldout(mapper, n=256):
     """Held-out L2 of the Mapper (mean squared heatmap error, validation people) and the data."""
     from ..data import pipeline
-    from ..evaluate import VALIDATION_SEED
+    from ..evaluate.dgpose import VALIDATION_SEED
 
     val = next(iter(pipeline.synthetic_dataset(n, n, seed=VALIDATION_SEED)))
     pred = mapper(val["pose_vector"], training=False).numpy()
@@ -58,7 +58,7 @@ def mapper_sheet(path, val, pred, k=8):
     """Rows of held-out people: image, true heatmaps (max over channels), mapped heatmaps."""
     import cv2
 
-    from ..evaluate import to_uint8
+    from ..evaluate.dgpose import to_uint8
     from ..pose.draw import heatmap_overlay, image_grid
 
     img = to_uint8(val["image"][:k].numpy())
@@ -128,7 +128,7 @@ def fit_mapper(model, config, out, strat):
 
         print(f"mapper: {m_steps} steps of batch {mcfg.get('batch_size', 64)}, {phase['loss']} "
               f"loss, lr {phase['learning_rate']:g}")
-        trainer.fit(data, steps_per_epoch=m_epoch, epochs=max(1, m_steps // m_epoch),
+        trainer.fit(data, shuffle=False, steps_per_epoch=m_epoch, epochs=max(1, m_steps // m_epoch),
                     callbacks=[keras.callbacks.TerminateOnNaN(), HeldOut()])
         done += max(1, m_steps // m_epoch) * m_epoch
     model.mapper.trainable = False
@@ -171,7 +171,7 @@ def warm_start_pose(model, config, out, strat):
           f"(labelled samples only{'; layers 1-10 frozen' if frozen else ''})")
     curve = _PoseCurve(model, out / "pose_warmup_curve.csv")
     trainer.fit(training_dataset(config["data"], wcfg.get("batch_size", 64), False),
-                steps_per_epoch=per_epoch, epochs=max(1, steps // per_epoch),
+                shuffle=False, steps_per_epoch=per_epoch, epochs=max(1, steps // per_epoch),
                 callbacks=[keras.callbacks.TerminateOnNaN(), curve])
     for block in frozen:
         block.trainable = True
@@ -184,7 +184,7 @@ class _PoseCurve:
     def __new__(cls, model, path, n=256):
         import keras
 
-        from .. import evaluate as ev
+        from ..evaluate import dgpose as ev
 
         data = ev.synthetic_test_set(n, ev.VALIDATION_SEED)
 

@@ -42,7 +42,7 @@ def main(config, steps=None, strategy=None, output=None, **run_options):
 
     train, data, model_cfg = config["train"], config["data"], config["model"]
     check_init_weights(train)
-    from ..evaluate_vunet import VunetCurves
+    from ..evaluate.vunet import VunetCurves
     from . import _steps_done, fit_steps, standard_callbacks, start_run, warm_start
     from ..models.perceptual import build_perceptual
     from ..models.vunet import VUNet

@@ -461,3 +461,30 @@ def inpaint(model, joints, visible=None, skeleton="alphapose12", shift=1, steps=
     out = _COMPILED[key](tf.constant(x), tf.constant(m), tf.constant(int(shift)),
                          tf.constant(int(steps)), tf.constant(mode == "fill"))
     return {"joints": out["joints"].numpy(), "observed": m > 0}
+
+
+def serving_endpoints(model):
+    """The AE-GAN's endpoints plus ``inpaint``: a fixed-step latent descent in the graph over
+    every window of one sequence (:func:`inpaint_graph`), taking ``joints`` in image coordinates
+    — x right, y down, as detectors write them — while the model's own endpoints work in its
+    frame, y up; its Adam ``learning_rate`` and the prior weight γd are inputs (the thesis's are
+    1.0 and 0.5), ``average_seen``: False for the thesis's closest candidate per observed frame,
+    True for the mean of the covering windows' candidates (``select_candidates(seen=…)``);
+    ``bridge``: fill mode's continuity at the edges of unobserved stretches
+    (:func:`bridge_residuals`)."""
+    import tensorflow as tf
+
+    def run(joints, observed, shift, steps, fill, learning_rate, prior_weight, average_seen,
+            bridge):
+        return inpaint_graph(model, joints, observed, shift, steps, fill, lr=learning_rate,
+                             weights=(10.0, 5.0, prior_weight), seen=average_seen,
+                             image_coordinates=True, bridge=bridge)
+
+    scalar = lambda dtype, name: tf.TensorSpec((), dtype, name)
+    return {**model.serving_endpoints(),
+            "inpaint": (run, [tf.TensorSpec((None, JOINTS, 2), tf.float32, "joints"),
+                              tf.TensorSpec((None, JOINTS), tf.float32, "observed"),
+                              scalar(tf.int32, "shift"), scalar(tf.int32, "steps"),
+                              scalar(tf.bool, "fill"), scalar(tf.float32, "learning_rate"),
+                              scalar(tf.float32, "prior_weight"),
+                              scalar(tf.bool, "average_seen"), scalar(tf.bool, "bridge")])}

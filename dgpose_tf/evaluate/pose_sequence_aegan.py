@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .pose import conversion, get_skeleton
+from ..pose import conversion, get_skeleton
 
 __all__ = ["VALIDATION_SEED", "training_pool", "mocap_windows", "Ridge", "ridge_baseline",
            "linear_fill", "held_out_figures", "HeldOutSequenceCurves", "LossCurves", "load_clip",
@@ -55,7 +55,7 @@ def training_pool(data, cache=None):
     if source not in ("synthetic_motion", "bvh"):
         raise ValueError(f"data.source must be 'synthetic_motion', 'bvh' or 'npz', got "
                          f"{source!r}")
-    from .data.motion import window_pool
+    from ..data.motion import window_pool
 
     if cache is not None and Path(cache).is_file():
         return np.load(cache)
@@ -81,7 +81,7 @@ def mocap_windows(data, include, exclude=()):
     """Windows of the BVH files under ``data["dir"]`` (``--data-dir``) matching ``include`` and
     none of ``exclude`` (:func:`dgpose_tf.data.mocap.select_files`), with ``data``'s ``fps``,
     ``shift``, ``views`` and ``seed``; prints how many files and windows."""
-    from .data.mocap import mocap_pool, select_files
+    from ..data.mocap import mocap_pool, select_files
 
     if not data.get("dir"):
         raise ValueError("data.dir is not set: pass --data-dir with the motion-capture folder "
@@ -168,7 +168,7 @@ def _aligned_reconstruction(model, x, mask):
     """G(E(x, mask)) Procrustes-aligned (one similarity per window) to the observed joints."""
     import tensorflow as tf
 
-    from .geometry import procrustes_align
+    from ..geometry import procrustes_align
 
     rec = model.generate(model.encode(tf.constant(x * mask[..., None]), tf.constant(mask)))
     n, f, j, _ = x.shape
@@ -201,7 +201,7 @@ def held_out_figures(model, windows, ridge):
 
 
 def _append_row(path, row):
-    from .fit import append_row
+    from ..fit import append_row
 
     append_row(path, row)
 
@@ -209,7 +209,7 @@ def _append_row(path, row):
 def _draw(csv_path, png_path, trivial, figures, ylabel, ylim=None):
     import cv2
 
-    from .pose.draw import line_plot
+    from ..pose.draw import line_plot
 
     rows = list(csv.DictReader(Path(csv_path).open()))
     if len(rows) < 2:
@@ -243,8 +243,8 @@ class HeldOutSequenceCurves:
                 val=None):
         import tensorflow as tf
 
-        from .data.motion import window_pool
-        from .fit import every_n_steps
+        from ..data.motion import window_pool
+        from ..fit import every_n_steps
 
         out = Path(out_dir)
         path = out / "curves.csv"
@@ -297,7 +297,7 @@ class LossCurves:
                 if len(rows) >= 2:
                     import cv2
 
-                    from .pose.draw import line_plot
+                    from ..pose.draw import line_plot
 
                     x = np.arange(1, len(rows) + 1, dtype=float)
                     series = {k: (x, np.array([float(r[k]) for r in rows]))
@@ -324,7 +324,7 @@ def load_clip(path, fps=EVAL_FPS, amc_fps=120.0):
     ``fps`` by taking every n-th frame (CMU: 120 → 24 fps). BVH, or CMU's AMC with its subject's
     ASF beside it (``02_01.amc`` → ``02.asf``, or the folder's only ``.asf``; AMC files carry no
     frame rate: ``amc_fps``, CMU's 120)."""
-    from .data import asf_amc, bvh
+    from ..data import asf_amc, bvh
 
     path = Path(path)
     if path.suffix.lower() == ".amc":
@@ -359,7 +359,7 @@ def clip_views(joints3d, cameras=4, seed=CAMERA_SEED, coordinates="image"):
     """``cameras`` thesis-style projections (§7.1.1: random pitch, roll and height, looking at
     the clip's mean) of a 3-D clip, each ``(T, 28, 2)`` normalised to [−1, 1]², fixed seeds, in
     image coordinates (x right, y down; ``coordinates="y_up"``: the camera's frame, y up)."""
-    from .data.motion import project_sequence
+    from ..data.motion import project_sequence
 
     views = [project_sequence(joints3d, np.random.default_rng([seed, c]))[0].astype(np.float64)
              for c in range(cameras)]
@@ -537,9 +537,9 @@ def sequence_metrics(pred, truth, gap=None):
 
 def synthetic_test_motion(n=8, seed=None):
     """``{name: (T, 28, 3)}`` 3-D test sequences of synthetic motion at 24 fps of a seed no
-    config trains on (default :data:`dgpose_tf.evaluate.TEST_SEED`)."""
-    from .data.motion import SyntheticMotion
-    from .evaluate import TEST_SEED
+    config trains on (default :data:`dgpose_tf.evaluate.dgpose.TEST_SEED`)."""
+    from ..data.motion import SyntheticMotion
+    from .dgpose import TEST_SEED
 
     motion = SyntheticMotion(TEST_SEED if seed is None else seed, fps=EVAL_FPS)
     return {f"synthetic_{i}": motion.sequence(i)["joints3d"] for i in range(n)}
@@ -561,10 +561,10 @@ def evaluate_motion(model, clips, cameras=4, shifts=(1, 8, 24), modes=("refine",
     unobserved stretches (:func:`~dgpose_tf.models.inpainting.bridge_residuals`)."""
     import tensorflow as tf
 
-    from .models.inpainting import bridge_residuals, inpaint
+    from ..models.inpainting import bridge_residuals, inpaint
 
     if ridge is None:
-        from .data.motion import window_pool
+        from ..data.motion import window_pool
         ridge = ridge_baseline(window_pool(200, 0, fps=EVAL_FPS, progress=False))
     bridge = bool(inpaint_options.pop("bridge", False))
     if hasattr(model, "inpaint"):             # a zoo entry: its card's settings, bridge here
@@ -696,7 +696,7 @@ def ablations(model, clips, cameras=1, gap_seconds=0.5, shift=24, steps=200, see
     upsampled joints and the error inside gaps. Returns ``{variant: figures}``."""
     import tensorflow as tf
 
-    from .models.inpainting import inpaint_graph, optimise_windows, prepare_windows, \
+    from ..models.inpainting import inpaint_graph, optimise_windows, prepare_windows, \
         to_model_joints
 
     variants = ABLATIONS if variants is None else variants

@@ -11,10 +11,10 @@ import time
 
 import numpy as np
 
-from . import metrics
-from .pose import (conversion, decode_heatmaps, list_skeletons, pose_vector,
+from .. import metrics
+from ..pose import (conversion, decode_heatmaps, list_skeletons, pose_vector,
                    pose_vector_to_joints, semi_dgpose_heatmaps)
-from .pose.draw import draw_skeleton, heatmap_overlay, image_grid
+from ..pose.draw import draw_skeleton, heatmap_overlay, image_grid
 
 # (joint, parent, length as a fraction of the image, rest angle in degrees, angle range)
 _CHAIN = (
@@ -37,7 +37,7 @@ _CHAIN = (
 
 def random_stick_poses(n, size=64, seed=0):
     """``(n, 14, 2)`` Semi-DGPose joints in pixels of planar stick figures centred in the frame."""
-    from .pose import get_skeleton
+    from ..pose import get_skeleton
 
     skel = get_skeleton("semi_dgpose14")
     rng = np.random.default_rng(seed)
@@ -58,7 +58,7 @@ def random_stick_poses(n, size=64, seed=0):
 def run_geometry_demo(out="dgpose_demo.png", n=64, seed=0, size=64):
     import cv2
 
-    from .geometry import procrustes_align
+    from ..geometry import procrustes_align
 
     t0 = time.perf_counter()
     gt = random_stick_poses(n, size, seed)

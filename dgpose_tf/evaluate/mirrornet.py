@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics
+from .. import metrics
 
 __all__ = ["AUC_THRESHOLDS", "AIMS", "pose_figures", "mean_pose", "implausible_limb_rate",
            "pose_density_distance", "prior_separation", "arm_figures", "label_fraction_table",
@@ -42,7 +42,7 @@ _LIMBS = (("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
 
 
 def _idx(name):
-    from .models.mirrornet import JOINTS
+    from ..models.mirrornet import JOINTS
     return JOINTS.index(name)
 
 
@@ -145,7 +145,7 @@ def prior_separation(model, people, seed=0, batch=250):
 def reconstruction_figures(model, people, n=256):
     """SSIM / masked SSIM / masked L1 of ``reconstruct`` against the input, beside a flat image
     of the input's mean colour (the trivial answer)."""
-    from .evaluate import _image_figures, flat_colour, to_unit
+    from .dgpose import _image_figures, flat_colour, to_unit
 
     x = people["image"][:n].astype(np.float32) / 127.5 - 1.0
     rec = np.concatenate([model.reconstruct(x[i:i + 64]).numpy() for i in range(0, len(x), 64)])
@@ -169,7 +169,7 @@ def label_fraction_table(run_dir, prior=True):
     {seed: figures}}}, ...}`` with the floor as arm ``mean_pose``, the true test poses'
     plausibility, and (``prior``) the pose VAE's separation after step 1 and after each arm
     that trains it (``"prior"``: same layout)."""
-    from .models.mirrornet_curriculum import label_split
+    from ..models.mirrornet_curriculum import label_split
 
     run_dir = Path(run_dir)
     z = np.load(run_dir / "data.npz")
@@ -191,7 +191,7 @@ def label_fraction_table(run_dir, prior=True):
             preds = list(np.load(arm_file)["preds"])
             rows.setdefault(arm_file.stem, {})[seed] = arm_figures(preds, test, pool["joints"])
         if prior and (folder / "config.json").exists():
-            from .models.mirrornet import MirrorNet
+            from ..models.mirrornet import MirrorNet
 
             model = MirrorNet.from_config(json.loads((folder / "config.json").read_text())["model"])
             for name in ("step1", "reflective", "semi", "no_image_term",
@@ -297,8 +297,8 @@ TRIVIAL = {**{k: ("mean pose", True) for k in FIGURES},
 
 def test_people(n=1000, seed=None):
     """``n`` test people (the zoo's test seed by default) with the 16 MPII joints."""
-    from .evaluate import TEST_SEED
-    from .models.mirrornet_curriculum import people
+    from .dgpose import TEST_SEED
+    from ..models.mirrornet_curriculum import people
 
     return people(n, TEST_SEED if seed is None else seed)
 
@@ -306,7 +306,7 @@ def test_people(n=1000, seed=None):
 def training_poses(n=4000):
     """The training pool's poses (``joints``, ``labelled``): the floor's mean pose and the
     density score's reference — poses only, no test person among them."""
-    from .models.mirrornet_curriculum import POOL_SEED, people
+    from ..models.mirrornet_curriculum import POOL_SEED, people
 
     p = people(n, POOL_SEED)
     return p["joints"], p["labelled"]
@@ -316,7 +316,7 @@ def evaluate_model(model, test=None, reference=None, n=1000):
     """Every figure of one Keras :class:`~dgpose_tf.models.mirrornet.MirrorNet` beside its
     trivial answer: ``{"model": …, "mean pose": …, "flat mean colour": …, "true poses": …,
     "prior": …, "below_trivial": [...]}``."""
-    from .models.mirrornet_curriculum import predict_joints
+    from ..models.mirrornet_curriculum import predict_joints
 
     test = test_people(n) if test is None else test
     ref_joints, ref_lab = training_poses() if reference is None else reference
@@ -370,7 +370,7 @@ def sheet_tiles(images, pred, truth, labelled, recon, mean=None, tile=96):
     pose,) and the reconstruction — all uint8."""
     import cv2
 
-    from .pose.draw import draw_skeleton
+    from ..pose.draw import draw_skeleton
 
     up = lambda im: cv2.resize(np.ascontiguousarray(im), (tile, tile),
                                interpolation=cv2.INTER_NEAREST)
@@ -390,8 +390,8 @@ def example_sheet(path, model, test, pred, k=8):
     """PNG: ``k`` test people — estimate, truth, reconstruction."""
     import cv2
 
-    from .evaluate import to_uint8
-    from .pose.draw import headed_grid
+    from .dgpose import to_uint8
+    from ..pose.draw import headed_grid
 
     x = test["image"][:k].astype(np.float32) / 127.5 - 1.0
     rec = to_uint8(model.reconstruct(x).numpy())
@@ -405,7 +405,7 @@ def plot_label_fractions(result, path, key="pck@0.1_bbox"):
     with the mean-pose floor."""
     import cv2
 
-    from .pose.draw import line_plot
+    from ..pose.draw import line_plot
 
     table = result["table"]
     fracs = sorted(table)

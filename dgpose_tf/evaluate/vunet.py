@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import metrics
-from .evaluate import TEST_SEED, VALIDATION_SEED, to_unit
+from .. import metrics
+from .dgpose import TEST_SEED, VALIDATION_SEED, to_unit
 
 __all__ = ["test_pairs", "evaluate_vunet", "counterfactual_pairs", "occlusion_order",
            "format_vunet_table", "TEST_SEED", "VALIDATION_SEED"]
 
 
 def _render(params, size, depth_offsets=None):
-    from .data.synthetic import render_batch, stack
+    from ..data.synthetic import render_batch, stack
 
     poses, apps, scenes, cams = zip(*params)
     return stack(render_batch(np.stack(poses), apps, scenes, cams, size,
@@ -38,8 +38,8 @@ def test_pairs(n=256, seed=TEST_SEED, size=64, rule="occlusion", margin=0.05):
     ``b_*`` (B's own render), ``t_*`` (A's appearance in B's pose and camera: the transfer truth)
     and ``a_parts`` / ``t_parts`` (part-label images). Appearances of the test seed are drawn
     from ids no training config uses (≥ 5,000; training draws ids below 5,000)."""
-    from .data.pipeline import vunet_people
-    from .data.synthetic import Appearance, SyntheticPeople
+    from ..data.pipeline import vunet_people
+    from ..data.synthetic import Appearance, SyntheticPeople
 
     people = SyntheticPeople(size=size, seed=seed)
     rng = np.random.default_rng([seed, 99])
@@ -59,7 +59,7 @@ def test_pairs(n=256, seed=TEST_SEED, size=64, rule="occlusion", margin=0.05):
         out.update({f"{key}_{k}": v[k] for k in ("image", "joints", "valid", "labels", "mask")})
         out[f"{key}_joints2d"] = batch["joints2d"]
         out[f"{key}_visible"] = batch["visible"]
-    from .data.synthetic import part_labels
+    from ..data.synthetic import part_labels
 
     out["a_parts"] = part_labels(pa, size)
     out["t_parts"] = part_labels(pt, size)
@@ -96,7 +96,7 @@ def _figures(pred_u8, truth_u8, mask, prefix):
 def _part_colour_error(pred_u8, truth_u8, parts):
     """Mean over images of |mean colour of the part in the prediction − in the truth| (0–255
     per channel, averaged), for top, bottom and skin, over the truth's part pixels."""
-    from .data.synthetic import PART_GROUPS
+    from ..data.synthetic import PART_GROUPS
 
     out = {}
     for group, ids in PART_GROUPS.items():
@@ -140,7 +140,7 @@ def pose_fidelity(pose_model, data, transfer_u8):
     ``estimate_pose`` on [−1, 1] images) on the transfers against the target pose, next to its
     PCK on the true renders of that pose (the ceiling) and on the copied appearance image (the
     floor)."""
-    from .pose import conversion
+    from ..pose import conversion
 
     to14 = conversion("synthetic33", "semi_dgpose14")
     gt, _ = to14(data["t_joints2d"])
@@ -242,7 +242,7 @@ def example_sheet(path, data, res, k=8):
     """PNG: per row A, B, A's stickman, reconstruction, B's stickman, transfer, truth."""
     import cv2
 
-    from .models.stickman import numpy_stickman
+    from ..models.stickman import numpy_stickman
 
     kind = res.get("_stickman", "three_layer")
     sa = numpy_stickman(data["a_joints"][:k], data["a_valid"][:k], data["a_labels"][:k],
@@ -271,7 +271,7 @@ class VunetCurves:
     def __new__(cls, out_dir, every, n=64, batch_size=8, size=64, rule="occlusion", step0=0):
         from pathlib import Path
 
-        from .fit import append_row, draw_curves, every_n_steps
+        from ..fit import append_row, draw_curves, every_n_steps
 
         data = test_pairs(n, VALIDATION_SEED, size, rule)
         copy = _figures(data["a_image"], data["t_image"], data["t_mask"], "transfer_")
@@ -302,8 +302,8 @@ def counterfactual_pairs(n=128, seed=TEST_SEED + 1, size=64, margin=0.05, min_pi
     ``min_pixels`` pixels are skipped. Returns a dict of ``o_*`` (original) and ``f_*`` (flipped):
     ``image``, ``labels``; shared ``joints``, ``valid``, ``mask`` and ``limb`` (the flipped index).
     """
-    from .data.pipeline import DISAGREE, flip_occlusion, vunet_people
-    from .data.synthetic import Appearance, SyntheticPeople, render_batch, stack
+    from ..data.pipeline import DISAGREE, flip_occlusion, vunet_people
+    from ..data.synthetic import Appearance, SyntheticPeople, render_batch, stack
 
     people = SyntheticPeople(size=size, seed=seed)
     rng = np.random.default_rng([seed, 7])
@@ -351,7 +351,7 @@ def occlusion_order(model, pairs, threshold=None, n_boot=1000, seed=0, details=F
     o_gen = _model_io(model, pairs["o_image"], pairs["joints"], pairs["valid"], pairs["o_labels"])
     f_gen = _model_io(model, pairs["o_image"], pairs["joints"], pairs["valid"], pairs["o_labels"],
                       pairs["joints"], pairs["valid"], pairs["f_labels"])
-    from .data.pipeline import DISAGREE
+    from ..data.pipeline import DISAGREE
 
     threshold = DISAGREE if threshold is None else threshold
     O, F = pairs["o_image"].astype(np.int32), pairs["f_image"].astype(np.int32)

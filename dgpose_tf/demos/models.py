@@ -18,23 +18,25 @@ recognized pose, and the pose prior's score of true against perturbed poses.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
-from . import metrics, zoo
-from .evaluate import flat_colour, synthetic_test_set, to_uint8, to_unit, trivial_answers
-from .pose.draw import draw_skeleton, headed_grid, image_grid
+from .. import metrics, zoo
+from ..evaluate.dgpose import flat_colour, synthetic_test_set, to_uint8, to_unit, trivial_answers
+from ..pose.draw import draw_skeleton, headed_grid, image_grid
 
 ENTRIES = ("semi_dgpose_synthetic", "semi_dgpose_synthetic_25pct", "conditional_dgpose_synthetic")
 COLUMNS = ("input", "pose 100%", "pose 25%", "recon", "height 80%", "height 120%",
            "transfer", "truth", "cond. recon", "cond. transfer", "cond. new", "sample")
 
 
-def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8, bvh=None):
+def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8, bvh=None, photos=None):
     import cv2
 
     if n < 2:
         raise ValueError(f"--n must be at least 2, got {n}")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)      # cv2.imwrite fails silently
     t0 = time.perf_counter()
     models = {name: zoo.load(name) for name in ENTRIES}
     t_load = time.perf_counter() - t0
@@ -99,14 +101,69 @@ def run_demo(out="dgpose_demo.png", n=64, seed=2026, rows=8, bvh=None):
     sequence_demo(str(out).rsplit(".", 1)[0] + "_inpaint.png", seed, bvh=bvh)
     vunet_demo(str(out).rsplit(".", 1)[0] + "_vunet.png", seed)
     mirrornet_demo(str(out).rsplit(".", 1)[0] + "_mirrornet.png", seed)
+    photo_demo(str(out).rsplit(".", 1)[0] + "_photos.png", photos)
     return 0
+
+
+#: the photo the demo shows when the user gives none: public domain (see dgpose_tf/assets)
+DEMO_PHOTO = Path(__file__).resolve().parents[1] / "assets" / "astronaut.jpg"
+
+
+def photo_demo(out, photos=None, size=256):
+    """Every shipped real-photo pose entry on real photos (the public-domain astronaut, or the
+    user's ``photos``: files or folders): one overlay per photo and entry, joints below 0.3
+    confidence hollow, each tile labelled with the entry and its mean confidence."""
+    import cv2
+
+    from ..pose_files import collect_photos, draw_pose
+    from ..zoo_summary import status
+
+    entries = [n for n in zoo.list_models() if zoo.info(n).get("files")
+               and zoo.info(n).get("dataset", {}).get("protocol") == "lspet_photos"]
+    if not entries:
+        print("real photos: no shipped real-photo pose entry; skipped")
+        return None
+    files = collect_photos(photos) if photos else [DEMO_PHOTO]
+    t0 = time.perf_counter()
+    tiles, lines = [], []
+    for name in entries:
+        model = zoo.load(name)
+        res = model.pose_photos(files)
+        for f, j, c in zip(files, res["joints"], res["confidence"]):
+            img = draw_pose(f, j, c, res["skeleton"])
+            h, w = img.shape[:2]
+            k = size / max(h, w)
+            img = cv2.resize(img, (max(1, round(w * k)), max(1, round(h * k))),
+                             interpolation=cv2.INTER_AREA)
+            tile = np.full((size + 34, size, 3), 255, np.uint8)
+            tile[34:34 + img.shape[0], :img.shape[1]] = img
+            for row, text in enumerate((name, f"{Path(f).name}: confidence {c.mean():.2f}")):
+                cv2.putText(tile, text[:40], (3, 14 + 15 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                            (0, 0, 0), 1, cv2.LINE_AA)
+            tiles.append(tile)
+            lines.append(f"{name:24s} {Path(f).name:24s} mean confidence {c.mean():.2f}; "
+                         f"{int((c >= 0.3).sum())} of {len(c)} joints at ≥ 0.3")
+        word, why = status(zoo.info(name))
+        if why:
+            lines.append(f"{'':24s} ({word}: {'; '.join(why)})")
+    print(f"\nreal photos ({'your photos' if photos else 'the public-domain astronaut'}), "
+          f"whole photo in → joints out:")
+    for line in lines:
+        print(line)
+    cols = min(4, len(tiles))
+    if not cv2.imwrite(str(out), image_grid(np.stack(tiles), cols)[..., ::-1]):
+        raise OSError(f"could not write {out}")
+    print(f"wrote {out} (one tile per photo and entry; hollow joints: confidence < 0.3) in "
+          f"{time.perf_counter() - t0:.1f} s")
+    return lines
 
 
 def _write_sheet(out, tiles, columns):
     """96-px tiles in rows of ``len(columns)`` under a header naming the columns, as a PNG."""
     import cv2
 
-    cv2.imwrite(str(out), headed_grid(tiles, columns)[..., ::-1])
+    if not cv2.imwrite(str(out), headed_grid(tiles, columns)[..., ::-1]):
+        raise OSError(f"could not write {out}")
 
 
 SEQUENCE_ENTRY = "pose_sequence_aegan_synthetic"
@@ -119,8 +176,8 @@ def sequence_demo(out, seed=2026, frames=96, bvh=None):
     Savitzky–Golay + ridge, and writes truth / input / output rows of frames to ``out``."""
     import cv2
 
-    from . import evaluate_sequences as es
-    from .data.motion import window_pool
+    from ..evaluate import pose_sequence_aegan as es
+    from ..data.motion import window_pool
 
     if not zoo.info(SEQUENCE_ENTRY).get("files"):
         print(f"{SEQUENCE_ENTRY}: no shipped weights; skipped")
@@ -186,8 +243,8 @@ def vunet_demo(out, seed=2026, n=32, rows=8):
     only the Three-Layer stickman differs. Writes a PNG sheet."""
     import cv2
 
-    from .evaluate_vunet import _figures, counterfactual_pairs, flat, test_pairs
-    from .models.stickman import numpy_stickman
+    from ..evaluate.vunet import _figures, counterfactual_pairs, flat, test_pairs
+    from ..models.stickman import numpy_stickman
 
     if not zoo.info(VUNET_ENTRY).get("files"):
         print(f"{VUNET_ENTRY}: no shipped weights; skipped")
@@ -252,8 +309,8 @@ def mirrornet_demo(out, seed=2026, n=256, rows=8):
     flat image of the input's mean colour) and how often the pose prior scores the true poses above
     the same poses with one joint moved and with the arms' left and right swapped. Writes a PNG
     sheet."""
-    from . import evaluate_mirrornet as em
-    from .models.mirrornet_curriculum import people
+    from ..evaluate import mirrornet as em
+    from ..models.mirrornet_curriculum import people
 
     if not zoo.info(MIRRORNET_ENTRY).get("files"):
         print(f"{MIRRORNET_ENTRY}: no shipped weights; skipped")

@@ -52,9 +52,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics
-from .data.pipeline import synthetic_dataset
-from .pose.draw import draw_skeleton, image_grid, line_plot
+from .. import metrics
+from ..data.pipeline import synthetic_dataset
+from ..pose.draw import draw_skeleton, image_grid, line_plot
 
 __all__ = ["TEST_SEED", "VALIDATION_SEED", "TRAIN_SEED", "TRIVIAL", "synthetic_test_set",
            "mean_pose", "trivial_answers", "ssim_split", "evaluate", "below_trivial",
@@ -90,7 +90,7 @@ def synthetic_test_set(n=1000, seed=TEST_SEED):
     ``transfer_target``: person i's appearance and scene rendered in the pose and camera of person
     i+1 (cyclic), ``uint8``, with its person mask ``transfer_mask`` and ``transfer_heatmaps`` /
     ``transfer_joints`` / ``transfer_pose_vector`` of person i+1."""
-    from .data.synthetic import SyntheticPeople, render_batch
+    from ..data.synthetic import SyntheticPeople, render_batch
 
     if n < 2:
         raise ValueError(f"the test set needs at least 2 people, got n={n}")
